@@ -1,0 +1,20 @@
+"""ORM models. Importing this package registers every table on ``Base.metadata``."""
+
+from models.audit import OrderEvent
+from models.base import Base
+from models.ledger import LedgerEntry
+from models.orders import MAX_AMOUNT_FEN, CancellationRequest, Order
+from models.outbox import Notification
+from models.parties import Client, Creator
+
+__all__ = [
+    "Base",
+    "CancellationRequest",
+    "Client",
+    "Creator",
+    "LedgerEntry",
+    "MAX_AMOUNT_FEN",
+    "Notification",
+    "Order",
+    "OrderEvent",
+]

@@ -1,0 +1,73 @@
+"""The vocabulary of the rules: states, reasons, roles and kinds, as stored and as shown in JSON."""
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
+
+
+class CancelReason(StrEnum):
+    ACCEPTANCE_TIMEOUT = "acceptance_timeout"
+    CLIENT_CANCELLED = "client_cancelled"
+    CREATOR_DECLINED = "creator_declined"
+    CREATOR_CANCELLED = "creator_cancelled"
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    CREATOR = "creator"
+    SYSTEM = "system"
+
+    @property
+    def counterparty(self) -> "Role":
+        return {Role.CLIENT: Role.CREATOR, Role.CREATOR: Role.CLIENT}[self]
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    AUTO_CONFIRMED = "auto_confirmed"
+    LAPSED = "lapsed"
+
+
+class TimeoutPolicy(StrEnum):
+    """What silence past a cancellation request's respond-by instant does."""
+
+    AUTO_CONFIRM = "auto_confirm"
+    LAPSE = "lapse"
+
+
+class LedgerKind(StrEnum):
+    ESCROW = "escrow"
+    CREATOR_PAYOUT = "creator_payout"
+    CLIENT_REFUND = "client_refund"
+
+
+class NotificationKind(StrEnum):
+    ORDER_PUBLISHED = "order_published"
+    ACCEPTANCE_REMINDER = "acceptance_reminder"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    CANCELLATION_REJECTED = "cancellation_rejected"
+    CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+    CANCELLATION_LAPSED = "cancellation_lapsed"
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_COMPLETED = "order_completed"
+    SANCTION_APPLIED = "sanction_applied"
+    SANCTION_LIFTED = "sanction_lifted"
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEAD = "dead"

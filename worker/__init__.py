@@ -1,0 +1,1 @@
+"""xingtu-worker: the scheduled background worker behind a Xingtu-style creator marketplace."""

@@ -1,0 +1,53 @@
+"""Schema versions: upgrade to the newest migration, and refuse to run against an old schema."""
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+from migrations import SCRIPT_LOCATION
+from worker.db import masked
+from worker.errors import DatabaseError
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> dict:
+    """Create or upgrade the schema to the newest revision; running it again changes nothing."""
+    with engine.begin() as connection:
+        before = current_revision(connection)
+        command.upgrade(_config(connection), "head")
+        after = current_revision(connection)
+    return {
+        "database": masked(engine.url.render_as_string(hide_password=False)),
+        "from_revision": before,
+        "to_revision": after,
+        "upgraded": before != after,
+    }
+
+
+def ensure_current(engine: Engine) -> None:
+    """Raise ``DatabaseError`` naming the fix when the database's schema is not this code's."""
+    with engine.connect() as connection:
+        found = current_revision(connection)
+    wanted = head_revision()
+    if found != wanted:
+        state = "has no schema" if found is None else f"is at schema revision {found}"
+        raise DatabaseError(
+            f"the database {masked(engine.url.render_as_string(hide_password=False))} {state};"
+            f" this version needs {wanted}: run `xingtu db upgrade`"
+        )
