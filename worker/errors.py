@@ -70,3 +70,9 @@ class DatabaseError(XingtuError):
     """The database cannot be used as it is (unreachable, or its schema is not current)."""
 
     code = "database_unavailable"
+
+
+class NothingUploaded(InvalidState):
+    """An order can be completed only after its creator uploaded at least one video."""
+
+    code = "no_upload"

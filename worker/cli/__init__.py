@@ -1,0 +1,55 @@
+"""The ``xingtu`` command line: ``xingtu [--json] GROUP COMMAND ...``.
+
+Exit status: 0 done; 1 refused (nothing written, bar a timeout that was already due) or unusable
+settings or database; 2 a usage error. Errors print ``error: ...`` on stderr and, with ``--json``,
+``{"error": {"code": ..., "message": ...}}`` on stdout.
+"""
+
+import sys
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from worker.cli.admin import db, notifications, scan
+from worker.cli.app import App, unavailable
+from worker.cli.cancel import cancel
+from worker.cli.orders import order
+from worker.cli.parties import client, creator
+from worker.errors import XingtuError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON value on stdout.")
+@click.pass_obj
+def cli(app: App, as_json: bool) -> None:
+    """xingtu-worker: orders, cancellations and their timers for a Xingtu-style creator marketplace.
+
+    The database comes from XINGTU_DATABASE_URL (default sqlite:///xingtu.db).
+    """
+    app.as_json = as_json
+
+
+for command in (db, client, creator, order, cancel, scan, notifications):
+    cli.add_command(command)
+
+
+class UsageFailure(XingtuError):
+    code = "usage"
+
+
+def main(args: list[str] | None = None) -> None:
+    args = sys.argv[1:] if args is None else args
+    # Known before parsing, so even a usage error in the group's own options answers in JSON.
+    app = App(as_json="--json" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))])
+    try:
+        cli.main(args=args, prog_name="xingtu", standalone_mode=False, obj=app)
+    except click.UsageError as exc:
+        click.echo(exc.format_message() if exc.ctx is None else f"{exc.ctx.get_usage()}\n", err=True, nl=False)
+        app.fail(UsageFailure(exc.format_message()), exit_code=2)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except XingtuError as exc:
+        app.fail(exc)
+    except OperationalError as exc:
+        app.fail(unavailable(app.settings.database_url, exc))

@@ -1,0 +1,98 @@
+"""What every command shares: settings, the database, the clock, and how results and errors print.
+
+Settings and the engine are built on first use, so ``--help`` works without a database; each command
+reads the clock once, when it runs.
+"""
+
+import json
+import sys
+from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker import schema, serialize
+from worker.cli.render import order_text
+from worker.clock import utcnow
+from worker.db import make_engine, masked, session_factory, transaction
+from worker.errors import DatabaseError, SettingsError, XingtuError
+from worker.settings import Settings
+
+
+@dataclass
+class App:
+    as_json: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def engine(self, *, check_schema: bool = True):
+        url = self.settings.database_url
+        try:
+            engine = make_engine(url)
+            path = engine.url.database if engine.dialect.name == "sqlite" else None
+            if check_schema and path and path != ":memory:" and not Path(path).exists():
+                raise DatabaseError(f"there is no database at {path}: run `xingtu db upgrade` to create it")
+            if check_schema:
+                schema.ensure_current(engine)
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise SettingsError(f"XINGTU_DATABASE_URL={url!r} is not a usable database URL: {exc}") from None
+        except OperationalError as exc:
+            raise unavailable(url, exc) from None
+        return engine
+
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            self._sessions = session_factory(self.engine())
+        return self._sessions
+
+    def act(self, use_case: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run one use case in one transaction at the current instant."""
+        now = utcnow()
+        with transaction(self.sessions()) as session:
+            return use_case(session, self.settings, now=now, **kwargs)
+
+    def read(self, query: Callable[[Session], Any]) -> Any:
+        with self.sessions()() as session:
+            return query(session)
+
+    def emit(self, value: Any, human: Callable[[Any], str]) -> None:
+        click.echo(json.dumps(value, ensure_ascii=False) if self.as_json else human(value))
+
+    def emit_order(self, order) -> None:
+        self.emit(serialize.order_json(order), order_text)
+
+    def emit_rows(self, rows: Iterable[Any], to_json: Callable[[Any], dict], human_header: str, human_row: Callable[[Any], str]) -> None:
+        """Stream a list: a JSON array, or a table for people, one row at a time."""
+        if self.as_json:
+            click.echo("[", nl=False)
+            for index, row in enumerate(rows):
+                click.echo(("," if index else "") + json.dumps(to_json(row), ensure_ascii=False), nl=False)
+            click.echo("]")
+            return
+        click.echo(human_header)
+        for row in rows:
+            click.echo(human_row(row))
+
+    def fail(self, error: XingtuError, exit_code: int = 1) -> None:
+        click.echo(f"error: {error.message}", err=True)
+        if self.as_json:
+            click.echo(json.dumps({"error": error.as_dict()}, ensure_ascii=False))
+        sys.exit(exit_code)
+
+
+def unavailable(url: str, exc: OperationalError) -> DatabaseError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return DatabaseError(f"cannot use the database {masked(url)}: {reason}")
+
+
+pass_app = click.make_pass_decorator(App)

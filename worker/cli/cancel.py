@@ -1,0 +1,63 @@
+"""``xingtu cancel ...``: the cancellation handshake, acted on by one side of the order."""
+
+import functools
+
+import click
+
+from models.states import Role
+from worker.cli.app import App, pass_app
+from worker.services import cancellation
+
+
+def as_party(command):
+    """Add ``--client ID | --creator ID`` (exactly one) and pass ``role, actor_id`` on."""
+
+    @click.option("--client", "client_id", type=int, help="Act as this client.")
+    @click.option("--creator", "creator_id", type=int, help="Act as this creator.")
+    @functools.wraps(command)
+    def wrapper(*args, client_id: int | None, creator_id: int | None, **kwargs):
+        if (client_id is None) == (creator_id is None):
+            raise click.UsageError("give exactly one of --client ID or --creator ID")
+        role, actor_id = (Role.CLIENT, client_id) if client_id is not None else (Role.CREATOR, creator_id)
+        return command(*args, role=role, actor_id=actor_id, **kwargs)
+
+    return wrapper
+
+
+@click.group(help="Ask to cancel an order, and answer such a request.")
+def cancel() -> None:
+    pass
+
+
+@cancel.command(help="Ask to cancel. On a pending order it takes effect at once (a creator's request declines it).")
+@click.argument("order_id", metavar="ORDER", type=int)
+@as_party
+@click.option("--reason", required=True, help="Why, 1 to 500 characters.")
+@pass_app
+def request(app: App, order_id: int, role: Role, actor_id: int, reason: str) -> None:
+    app.emit_order(app.act(cancellation.request, order_id=order_id, role=role, actor_id=actor_id, reason=reason))
+
+
+@cancel.command(help="Agree to the other side's request: the order is cancelled and the quote settled.")
+@click.argument("order_id", metavar="ORDER", type=int)
+@as_party
+@pass_app
+def confirm(app: App, order_id: int, role: Role, actor_id: int) -> None:
+    app.emit_order(app.act(cancellation.confirm, order_id=order_id, role=role, actor_id=actor_id))
+
+
+@cancel.command(help="Refuse the other side's request: the order goes on.")
+@click.argument("order_id", metavar="ORDER", type=int)
+@as_party
+@click.option("--reason", help="Why (optional), 1 to 500 characters.")
+@pass_app
+def reject(app: App, order_id: int, role: Role, actor_id: int, reason: str | None) -> None:
+    app.emit_order(app.act(cancellation.reject, order_id=order_id, role=role, actor_id=actor_id, reason=reason))
+
+
+@cancel.command(help="Take back your own request: the order goes on.")
+@click.argument("order_id", metavar="ORDER", type=int)
+@as_party
+@pass_app
+def withdraw(app: App, order_id: int, role: Role, actor_id: int) -> None:
+    app.emit_order(app.act(cancellation.withdraw, order_id=order_id, role=role, actor_id=actor_id))

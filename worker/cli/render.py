@@ -1,0 +1,100 @@
+"""Output for people: short, aligned, Chinese text intact, times in Asia/Shanghai.
+
+Columns of variable width (titles, texts) come last, so CJK characters never break the alignment.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from worker.display import local_time_precise, yuan
+
+STATUS = {"pending": "待接收", "accepted": "进行中", "completed": "已完成", "cancelled": "已取消"}
+
+
+def _when(iso: str | None) -> str:
+    return local_time_precise(datetime.fromisoformat(iso)) if iso else "-"
+
+
+def _money(fen: int | None) -> str:
+    return "-" if fen is None else f"¥{yuan(fen)}"
+
+
+def _fields(pairs: list[tuple[str, Any]]) -> str:
+    shown = [(label, value) for label, value in pairs if value not in (None, "")]
+    width = max(len(label) for label, _ in shown)
+    return "\n".join(f"  {label:<{width}}  {value}" for label, value in shown)
+
+
+def order_text(order: dict[str, Any]) -> str:
+    status = order["status"]
+    reason = f" ({order['cancel_reason']})" if order["cancel_reason"] else ""
+    head = f"order {order['id']}  {STATUS[status]} {status}{reason}  《{order['title']}》"
+    pairs = [
+        ("client / creator", f"{order['client_id']} / {order['creator_id']}"),
+        ("amount", _money(order["amount_fen"])),
+        ("published", _when(order["published_at"])),
+        ("accept by", _when(order["accept_deadline"])),
+        ("accepted", order["accepted_at"] and _when(order["accepted_at"])),
+        ("uploads", order["upload_count"] and f"{order['upload_count']} (first {_when(order['first_upload_at'])})"),
+        ("completed", order["completed_at"] and _when(order["completed_at"])),
+        ("cancelled", order["cancelled_at"] and _when(order["cancelled_at"])),
+        ("creator payout", order["creator_payout_fen"] is not None and _money(order["creator_payout_fen"])),
+        ("client refund", order["client_refund_fen"] is not None and _money(order["client_refund_fen"])),
+    ]
+    request = order["cancellation"]
+    if request:
+        pairs += [
+            ("cancellation", f"#{request['id']} by {request['initiator']}, {request['status']},"
+             f" creator gets {_money(request['compensation_fen'])}"),  # fmt: skip
+            ("  reason", request["reason"]),
+            ("  requested", _when(request["requested_at"])),
+            ("  respond by", request["respond_by"] and _when(request["respond_by"])),
+            ("  resolved", request["resolved_at"] and _when(request["resolved_at"])),
+        ]
+    return head + "\n" + _fields([(label, value or None) for label, value in pairs])
+
+
+def party_text(party: dict[str, Any]) -> str:
+    return f"{party['id']}  {party['name']}  {party['phone']}  (since {_when(party['created_at'])})"
+
+
+ORDER_HEADER = f"{'ID':>6}  {'STATUS':<9}  {'AMOUNT':>16}  {'ACCEPT BY':<26}  TITLE"
+
+
+def order_row(order: dict[str, Any]) -> str:
+    return (
+        f"{order['id']:>6}  {order['status']:<9}  {_money(order['amount_fen']):>16}"
+        f"  {_when(order['accept_deadline']):<26}  {order['title']}"
+    )
+
+
+EVENT_HEADER = f"{'AT':<26}  {'ACTOR':<12}  {'EVENT':<28}  {'STATE':<22}  DETAILS"
+
+
+def event_row(event: dict[str, Any]) -> str:
+    actor = event["actor_role"] + (f" {event['actor_id']}" if event["actor_id"] is not None else "")
+    state = f"{event['from_status'] or '-'} -> {event['to_status']}"
+    details = ", ".join(f"{key}={value}" for key, value in event["details"].items() if value is not None)
+    return f"{_when(event['at']):<26}  {actor:<12}  {event['event']:<28}  {state:<22}  {details}"
+
+
+NOTIFICATION_HEADER = f"{'ID':>6}  {'KIND':<22}  {'TO':<28}  {'STATUS':<7}  {'TRIES':>5}  TEXT"
+
+
+def notification_row(note: dict[str, Any]) -> str:
+    to = f"{note['recipient_role']} {note['recipient_id']} {note['phone']}"
+    return f"{note['id']:>6}  {note['kind']:<22}  {to:<28}  {note['status']:<7}  {note['attempts']:>5}  {note['text']}"
+
+
+def scan_text(result: dict[str, Any]) -> str:
+    verb = "would apply" if result.get("dry_run") else "applied"
+    return (
+        f"scan {verb}: {result['expired_orders']} expired orders, {result['timed_out_requests']} timed-out"
+        f" cancellation requests, {result['acceptance_reminders']} acceptance reminders"
+    )
+
+
+def upgrade_text(result: dict[str, Any]) -> str:
+    if not result["upgraded"]:
+        return f"{result['database']}: schema already at revision {result['to_revision']}"
+    return f"{result['database']}: schema upgraded from {result['from_revision'] or 'nothing'} to {result['to_revision']}"

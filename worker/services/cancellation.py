@@ -1,0 +1,137 @@
+"""Cancellation use cases: request (immediate on a pending order), decline, confirm, reject, withdraw.
+
+The compensation is quoted when the request is made and frozen on it, so no later upload or silence
+changes what the counterparty was shown.
+"""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from models import CancellationRequest, Order
+from models.states import NotificationKind, OrderStatus, RequestStatus, Role
+from worker import rules, validation
+from worker.services import effects, load
+from worker.services.records import Actor, Records, phonebook
+from worker.settings import Settings
+
+
+def request(
+    session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, reason: str, now: datetime
+) -> Order:
+    """Ask to cancel. A pending order is cancelled at once (nobody has committed yet); an accepted one
+    gets an open request, frozen quote included, that the counterparty must answer."""
+    reason = validation.reason(reason)
+    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    rules.ensure_can_request(order, role, actor_id)
+    if order.status is OrderStatus.PENDING:
+        return _cancel_pending(session, order, Actor(role, actor_id), reason, now)
+    compensation = rules.compensation_fen(order.amount_fen, role, order.upload_count, settings.compensation_percent)
+    req = CancellationRequest(
+        initiator=role,
+        reason=reason,
+        status=RequestStatus.OPEN,
+        requested_at=now,
+        respond_by=now + settings.cancel_response_window,
+        compensation_fen=compensation,
+    )
+    order.requests.append(req)
+    order.updated_at = now
+    session.flush()
+    records = Records(phonebook(session, [order]))
+    records.event(
+        order.id, now, Actor(role, actor_id), "cancellation_requested", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
+        request_id=req.id, reason=reason, compensation_fen=compensation, respond_by=req.respond_by,
+    )  # fmt: skip
+    records.notify(
+        NotificationKind.CANCELLATION_REQUESTED, f"request-{req.id}", order, (role.counterparty,), now,
+        title=order.title, initiator=role, reason=reason, compensation_fen=compensation,
+        refund_fen=order.amount_fen - compensation, respond_by=req.respond_by, policy=settings.cancel_timeout_policy,
+    )  # fmt: skip
+    records.write(session)
+    return order
+
+
+def decline(session: Session, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime) -> Order:
+    reason = validation.reason(reason)
+    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    rules.ensure_party(order, Role.CREATOR, creator_id)
+    rules.ensure_status(order, OrderStatus.PENDING, "decline")
+    return _cancel_pending(session, order, Actor(Role.CREATOR, creator_id), reason, now)
+
+
+def confirm(session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime) -> Order:
+    """The counterparty agrees: the order is cancelled and the frozen quote settled."""
+    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    req = rules.open_request_for(order, role, actor_id, "confirm", by_initiator=False)
+    req.status, req.resolved_at = RequestStatus.CONFIRMED, now
+    return _cancel(session, order, req, Actor(role, actor_id), "cancellation_confirmed", now)
+
+
+def reject(
+    session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime, reason: str | None = None
+) -> Order:
+    """The counterparty says no: the request ends, the order goes on, the initiator is told."""
+    reason = None if reason is None else validation.reason(reason)
+    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    req = rules.open_request_for(order, role, actor_id, "reject", by_initiator=False)
+    req.response_reason = reason
+    _close(session, order, req, RequestStatus.REJECTED, Actor(role, actor_id), now, reason=reason)
+    return order
+
+
+def withdraw(session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime) -> Order:
+    """The initiator takes the request back: the order goes on, the counterparty is told."""
+    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    req = rules.open_request_for(order, role, actor_id, "withdraw", by_initiator=True)
+    _close(session, order, req, RequestStatus.WITHDRAWN, Actor(role, actor_id), now)
+    return order
+
+
+def _cancel_pending(session: Session, order: Order, actor: Actor, reason: str, now: datetime) -> Order:
+    """Recorded as a request confirmed at once, so the initiator and reason are kept like any other."""
+    req = CancellationRequest(
+        initiator=actor.role,
+        reason=reason,
+        status=RequestStatus.CONFIRMED,
+        requested_at=now,
+        respond_by=None,
+        compensation_fen=0,
+        resolved_at=now,
+    )
+    order.requests.append(req)
+    session.flush()
+    return _cancel(session, order, req, actor, "declined" if actor.role is Role.CREATOR else "cancelled", now)
+
+
+def _cancel(session: Session, order: Order, req: CancellationRequest, actor: Actor, event: str, now: datetime) -> Order:
+    records = Records(phonebook(session, [order]))
+    changes = effects.cancelled(
+        records, order, now, actor=actor, event=event, from_status=order.status,
+        cause=rules.cancel_reason(req.initiator, order.status), payout_fen=req.compensation_fen,
+        request_id=req.id, reason=req.reason,
+    )  # fmt: skip
+    for column, value in changes.items():
+        setattr(order, column, value)
+    records.write(session)
+    return order
+
+
+def _close(
+    session: Session, order: Order, req: CancellationRequest, status: RequestStatus, actor: Actor, now: datetime, **details
+) -> None:
+    """End a request without cancelling: rejected (initiator told) or withdrawn (counterparty told)."""
+    req.status, req.resolved_at = status, now
+    order.updated_at = now
+    rejected = status is RequestStatus.REJECTED
+    records = Records(phonebook(session, [order]))
+    records.event(
+        order.id, now, actor, f"cancellation_{status}", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
+        request_id=req.id, **details,
+    )  # fmt: skip
+    records.notify(
+        NotificationKind.CANCELLATION_REJECTED if rejected else NotificationKind.CANCELLATION_WITHDRAWN,
+        f"request-{req.id}", order, (req.initiator if rejected else req.counterparty,), now,
+        title=order.title, initiator=req.initiator, response=details.get("reason"),
+    )  # fmt: skip
+    records.write(session)

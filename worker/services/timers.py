@@ -1,0 +1,185 @@
+"""Timers: acceptance timeouts, cancellation response timeouts and acceptance reminders.
+
+Set-based: each function claims up to ``limit`` due rows with one statement (on PostgreSQL
+``FOR NO KEY UPDATE SKIP LOCKED`` in id order, so scans running at once split the work and no timeout
+is applied twice), writes their records with multi-row INSERTs and returns how many it applied.
+Restricted to one order, the same functions settle a timer that is due when an action touches it.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from models import CancellationRequest as Request, Order
+from models.states import CancelReason, NotificationKind, OrderStatus, RequestStatus, Role, TimeoutPolicy
+from worker import rules
+from worker.services import effects
+from worker.services.records import SYSTEM, Records, phonebook
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    expired_orders: int = 0
+    timed_out_requests: int = 0
+    acceptance_reminders: int = 0
+
+    def __add__(self, other: "ScanResult") -> "ScanResult":
+        return ScanResult(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
+
+    @property
+    def total(self) -> int:
+        return sum(asdict(self).values())
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _due_acceptance(now: datetime) -> tuple:
+    return Order.status == OrderStatus.PENDING, Order.accept_deadline <= now
+
+
+def _due_response(now: datetime) -> tuple:
+    return Request.status == RequestStatus.OPEN, Request.respond_by <= now
+
+
+def _due_reminder(now: datetime) -> tuple:
+    return Order.remind_at <= now, Order.status == OrderStatus.PENDING, Order.accept_deadline > now
+
+
+def _claim(query, limit: int, order_id: int | None, *, of=None):
+    """Due rows in id order, skipping rows another transaction holds; optionally one order's only."""
+    if order_id is not None:
+        query = query.where(Order.id == order_id)
+    return query.limit(limit).with_for_update(of=of, skip_locked=True, key_share=True)
+
+
+def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int | None = None) -> int:
+    """Cancel pending orders whose acceptance deadline has come: nothing paid, everything refunded."""
+    claim = _claim(select(Order.id).where(*_due_acceptance(now)).order_by(Order.id), limit, order_id)
+    rows = session.execute(
+        update(Order)
+        .where(Order.id.in_(claim.scalar_subquery()), Order.status == OrderStatus.PENDING)
+        .values(
+            status=OrderStatus.CANCELLED,
+            cancel_reason=CancelReason.ACCEPTANCE_TIMEOUT,
+            cancelled_at=now,
+            creator_payout_fen=0,
+            client_refund_fen=Order.amount_fen,
+            remind_at=None,
+            updated_at=now,
+            version=Order.version + 1,
+        )
+        .returning(Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
+        .execution_options(synchronize_session=False)
+    ).all()
+    records = Records(phonebook(session, rows))
+    for row in sorted(rows, key=lambda row: row.id):
+        effects.cancelled(
+            records, row, now, actor=SYSTEM, event="acceptance_timed_out", from_status=OrderStatus.PENDING,
+            cause=CancelReason.ACCEPTANCE_TIMEOUT, payout_fen=0,
+        )  # fmt: skip
+    records.write(session)
+    return len(rows)
+
+
+def time_out_requests(
+    session: Session, now: datetime, policy: TimeoutPolicy, *, limit: int, order_id: int | None = None
+) -> int:
+    """Settle open cancellation requests past their respond-by instant, as ``policy`` says: confirm
+    them with the quote frozen at request time, or let them lapse while the order goes on."""
+    query = (
+        select(Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
+        .add_columns(Request.id.label("request_id"), Request.initiator, Request.reason)
+        .add_columns(Request.respond_by, Request.compensation_fen)
+        .join(Request, Request.order_id == Order.id)
+        .where(*_due_response(now))
+        .order_by(Order.id)
+    )
+    rows = session.execute(_claim(query, limit, order_id, of=Order)).all()
+    if not rows:
+        return 0
+    records = Records(phonebook(session, rows))
+    confirm = policy is TimeoutPolicy.AUTO_CONFIRM
+    order_changes = []
+    for row in rows:
+        if confirm:
+            changes = effects.cancelled(
+                records, row, now, actor=SYSTEM, event="cancellation_auto_confirmed",
+                from_status=OrderStatus.ACCEPTED, cause=rules.cancel_reason(row.initiator, OrderStatus.ACCEPTED),
+                payout_fen=row.compensation_fen, request_id=row.request_id, reason=row.reason, auto_confirmed=True,
+            )  # fmt: skip
+        else:
+            effects.lapsed(records, row, now, request_id=row.request_id, respond_by=row.respond_by)
+            changes = {"updated_at": now}
+        order_changes.append({"b_id": row.id, **changes})
+    requests, orders = Request.__table__, Order.__table__
+    session.execute(
+        update(requests)
+        .where(requests.c.id == bindparam("b_id"), requests.c.status == RequestStatus.OPEN)
+        .values(status=RequestStatus.AUTO_CONFIRMED if confirm else RequestStatus.LAPSED, resolved_at=now),
+        [{"b_id": row.request_id} for row in rows],
+    )
+    session.execute(
+        update(orders)
+        .where(orders.c.id == bindparam("b_id"), orders.c.status == OrderStatus.ACCEPTED)
+        .values(version=orders.c.version + 1),
+        order_changes,
+    )
+    records.write(session)
+    return len(rows)
+
+
+def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
+    """Write the acceptance reminder of pending orders whose reminder time has come, once each."""
+    claim = _claim(select(Order.id).where(*_due_reminder(now)).order_by(Order.id), limit, None)
+    rows = session.execute(
+        update(Order)
+        .where(Order.id.in_(claim.scalar_subquery()), Order.remind_at.is_not(None))
+        .values(remind_at=None, updated_at=now, version=Order.version + 1)
+        .returning(Order.id, Order.client_id, Order.creator_id, Order.title, Order.accept_deadline)
+        .execution_options(synchronize_session=False)
+    ).all()
+    records = Records(phonebook(session, rows))
+    for row in sorted(rows, key=lambda row: row.id):
+        records.event(row.id, now, SYSTEM, "acceptance_reminder", OrderStatus.PENDING, OrderStatus.PENDING)
+        records.notify(
+            NotificationKind.ACCEPTANCE_REMINDER, f"order-{row.id}", row, (Role.CREATOR,), now,
+            title=row.title, accept_deadline=row.accept_deadline,
+        )  # fmt: skip
+    records.write(session)
+    return len(rows)
+
+
+def scan_batch(session: Session, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
+    """One bounded pass over every timer, in one transaction (the caller's)."""
+    return ScanResult(
+        expired_orders=expire_orders(session, now, limit=limit),
+        timed_out_requests=time_out_requests(session, now, policy, limit=limit),
+        acceptance_reminders=write_reminders(session, now, limit=limit),
+    )
+
+
+def count_due(session: Session, now: datetime) -> ScanResult:
+    """What a scan at ``now`` would apply, without writing anything (``scan --dry-run``)."""
+
+    def count(query) -> int:
+        return session.scalar(query.with_only_columns(func.count()))
+
+    return ScanResult(
+        expired_orders=count(select(Order.id).where(*_due_acceptance(now))),
+        timed_out_requests=count(select(Request.id).where(*_due_response(now))),
+        acceptance_reminders=count(select(Order.id).where(*_due_reminder(now))),
+    )
+
+
+def settle(session: Session, order: Order, now: datetime, policy: TimeoutPolicy) -> bool:
+    """Apply whatever timer of this (locked) order is due, so correctness never waits for the scan."""
+    applied = 0
+    if order.status is OrderStatus.PENDING and rules.is_due(order.accept_deadline, now):
+        applied += expire_orders(session, now, limit=1, order_id=order.id)
+    request = order.open_request
+    if request is not None and rules.is_due(request.respond_by, now):
+        applied += time_out_requests(session, now, policy, limit=1, order_id=order.id)
+    return applied > 0
