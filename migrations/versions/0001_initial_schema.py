@@ -27,18 +27,21 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _table(name: str, *items: sa.Column | sa.Constraint) -> None:
-    """``op.create_table`` with the id primary key and the names the models' naming convention gives."""
+    """``op.create_table`` with the id primary key, naming constraints as the models' naming convention
+    does; ``op.f`` marks each name final so Alembic does not apply the convention a second time."""
     named = [
-        sa.CheckConstraint(item.sqltext, name=f"ck_{name}_{item.name}") if isinstance(item, sa.CheckConstraint) else item
+        sa.CheckConstraint(item.sqltext, name=op.f(f"ck_{name}_{item.name}"))
+        if isinstance(item, sa.CheckConstraint)
+        else item
         for item in items
     ]
     op.create_table(
-        name, sa.Column("id", ID, nullable=False), *named, sa.PrimaryKeyConstraint("id", name=f"pk_{name}")
+        name, sa.Column("id", ID, nullable=False), *named, sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}"))
     )
 
 
 def _ref(owner: str, name: str, table: str, nullable: bool = False) -> sa.Column:
-    return sa.Column(name, ID, sa.ForeignKey(f"{table}.id", name=f"fk_{owner}_{name}_{table}"), nullable=nullable)
+    return sa.Column(name, ID, sa.ForeignKey(f"{table}.id", name=op.f(f"fk_{owner}_{name}_{table}")), nullable=nullable)
 
 
 def _instant(name: str, nullable: bool = False) -> sa.Column:
@@ -207,7 +210,7 @@ def upgrade() -> None:
         _check("recipient_role IN ('client', 'creator')", "recipient_role_valid"),
         _check("status IN ('pending', 'sending', 'sent', 'dead')", "status_valid"),
         _check("attempts >= 0", "attempts_not_negative"),
-        sa.UniqueConstraint("idempotency_key", name="uq_notifications_idempotency_key"),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_notifications_idempotency_key")),
     )
     op.create_index("ix_notifications_order_id", "notifications", ["order_id"])
     op.create_index(

@@ -55,12 +55,20 @@ def _claim(query, limit: int, order_id: int | None, *, of=None):
     return query.limit(limit).with_for_update(of=of, skip_locked=True, key_share=True)
 
 
+def _claimed_ids(query, limit: int, order_id: int | None):
+    """The claim as a subquery for ``UPDATE ... WHERE id IN (...)``. It must run exactly once: a plain
+    ``IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` may be re-evaluated by PostgreSQL and update
+    more than ``n`` rows, so it is a materialized CTE."""
+    claim = _claim(query, limit, order_id).cte("claimed").prefix_with("MATERIALIZED", dialect="postgresql")
+    return select(claim.c.id)
+
+
 def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int | None = None) -> int:
     """Cancel pending orders whose acceptance deadline has come: nothing paid, everything refunded."""
-    claim = _claim(select(Order.id).where(*_due_acceptance(now)).order_by(Order.id), limit, order_id)
+    claimed = _claimed_ids(select(Order.id).where(*_due_acceptance(now)).order_by(Order.id), limit, order_id)
     rows = session.execute(
         update(Order)
-        .where(Order.id.in_(claim.scalar_subquery()), Order.status == OrderStatus.PENDING)
+        .where(Order.id.in_(claimed), Order.status == OrderStatus.PENDING)
         .values(
             status=OrderStatus.CANCELLED,
             cancel_reason=CancelReason.ACCEPTANCE_TIMEOUT,
@@ -133,10 +141,10 @@ def time_out_requests(
 
 def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
     """Write the acceptance reminder of pending orders whose reminder time has come, once each."""
-    claim = _claim(select(Order.id).where(*_due_reminder(now)).order_by(Order.id), limit, None)
+    claimed = _claimed_ids(select(Order.id).where(*_due_reminder(now)).order_by(Order.id), limit, None)
     rows = session.execute(
         update(Order)
-        .where(Order.id.in_(claim.scalar_subquery()), Order.remind_at.is_not(None))
+        .where(Order.id.in_(claimed), Order.remind_at.is_not(None))
         .values(remind_at=None, updated_at=now, version=Order.version + 1)
         .returning(Order.id, Order.client_id, Order.creator_id, Order.title, Order.accept_deadline)
         .execution_options(synchronize_session=False)

@@ -1,0 +1,93 @@
+"""The schema: migrations create exactly the models, run again safely, and the database itself holds
+the invariants it can (so a bug or a hand-written UPDATE cannot break them either)."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from models import Base, Client
+from models.states import Role
+from worker import schema
+from tests.market import HOUR, T0
+
+
+def test_upgrade_is_idempotent(engine):
+    result = schema.upgrade(engine)
+    assert (result["from_revision"], result["to_revision"], result["upgraded"]) == ("0001", "0001", False)
+    schema.ensure_current(engine)
+
+
+def test_migrations_create_exactly_the_models(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_constraints_carry_the_models_names(engine):
+    inspector = sa.inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        found = {c["name"] for c in inspector.get_check_constraints(table.name)}
+        wanted = {c.name for c in table.constraints if isinstance(c, sa.CheckConstraint)}
+        assert found == wanted, table.name
+        found_fks = {fk["name"] for fk in inspector.get_foreign_keys(table.name)}
+        assert found_fks == {fk.name for fk in table.foreign_key_constraints}, table.name
+
+
+def test_instants_come_back_aware_utc(market):
+    shanghai = timezone(timedelta(hours=8))
+    market.client(now=datetime(2026, 11, 27, 20, 0, tzinfo=shanghai))
+    with market.sessions() as session:
+        created = session.scalar(sa.select(Client.created_at))
+    assert created == datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc) and created.utcoffset() == timedelta(0)
+
+
+def test_a_naive_datetime_is_refused(market):
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        market.client(now=datetime(2026, 11, 27, 12, 0))
+
+
+def raw(engine, sql: str, **params) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text(sql), params)
+
+
+GUARDED = [
+    ("amount 0", "UPDATE orders SET amount_fen = 0 WHERE id = :pending", "amount_range"),
+    ("money that does not add up", "UPDATE orders SET status = 'cancelled', cancel_reason = 'client_cancelled',"
+     " cancelled_at = updated_at, creator_payout_fen = 1, client_refund_fen = 1 WHERE id = :pending", "money_adds_up"),
+    ("cancelled without a reason", "UPDATE orders SET status = 'cancelled', creator_payout_fen = 0,"
+     " client_refund_fen = amount_fen WHERE id = :pending", "cancelled_has_reason"),
+    ("an unknown status", "UPDATE orders SET status = 'lost' WHERE id = :pending", "(?i)check constraint"),
+    ("a second open request", "INSERT INTO cancellation_requests (order_id, initiator, reason, status, requested_at,"
+     " compensation_fen) SELECT order_id, 'creator', 'x', 'open', requested_at, 0 FROM cancellation_requests",
+     "uq_cancellation_requests_one_open|UNIQUE constraint failed: cancellation_requests.order_id"),
+    ("a changed ledger entry", "UPDATE ledger_entries SET amount_fen = 1", "append-only"),
+    ("a deleted ledger entry", "DELETE FROM ledger_entries", "append-only"),
+    ("a changed audit event", "UPDATE order_events SET event = 'x'", "append-only"),
+    ("a changed finished order", "UPDATE orders SET title = 'x' WHERE id = :done", "never changes"),
+    ("a duplicate idempotency key", "INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role,"
+     " recipient_id, phone, text, params, status, attempts, created_at, due_at) SELECT idempotency_key, kind,"
+     " order_id, recipient_role, recipient_id, phone, text, params, status, attempts, created_at, due_at"
+     " FROM notifications", "idempotency_key"),
+    ("an order for nobody", "INSERT INTO orders (client_id, creator_id, title, amount_fen, status, published_at,"
+     " accept_deadline, upload_count, updated_at, version) SELECT 404, creator_id, title, amount_fen, status,"
+     " published_at, accept_deadline, 0, updated_at, 1 FROM orders WHERE id = :pending", "foreign key|FOREIGN KEY"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", GUARDED, ids=[case[0] for case in GUARDED])
+def test_the_database_refuses(market, engine, case):
+    _, sql, says = case
+    pending = market.publish()
+    frozen = market.accepted()
+    market.request(frozen, Role.CLIENT, now=T0 + 2 * HOUR)
+    done = market.publish()
+    market.request(done, Role.CLIENT, now=T0 + HOUR)
+    params = {key: value for key, value in {"pending": pending.id, "done": done.id}.items() if f":{key}" in sql}
+    before = market.dump()
+    with pytest.raises(sa.exc.DatabaseError, match=says):
+        raw(engine, sql, **params)
+    assert market.dump() == before

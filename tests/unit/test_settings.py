@@ -1,0 +1,62 @@
+from datetime import timedelta
+
+import pytest
+
+from models.states import TimeoutPolicy
+from worker.errors import SettingsError
+from worker.settings import Settings, parse_duration
+
+
+def test_defaults_are_specs():
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///xingtu.db"
+    assert settings.accept_window == timedelta(hours=24)
+    assert settings.accept_reminder_lead == timedelta(hours=2)
+    assert settings.cancel_response_window == timedelta(hours=48)
+    assert settings.cancel_timeout_policy is TimeoutPolicy.AUTO_CONFIRM
+    assert settings.compensation_percent == 50
+
+
+@pytest.mark.parametrize(
+    "text, seconds", [("90", 90), ("90s", 90), ("15m", 900), ("24h", 86_400), ("2d", 172_800), (" 3h ", 10_800)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+def test_environment_overrides():
+    settings = Settings.from_env(
+        {
+            "XINGTU_ACCEPT_WINDOW": "2s",
+            "XINGTU_ACCEPT_REMINDER_LEAD": "0",
+            "XINGTU_CANCEL_TIMEOUT_POLICY": "lapse",
+            "XINGTU_COMPENSATION_PERCENT": "30",
+            "XINGTU_PHONE_REGIONS": "cn, hk",
+        }
+    )
+    assert settings.accept_window == timedelta(seconds=2)
+    assert settings.accept_reminder_lead == timedelta(0)
+    assert settings.cancel_timeout_policy is TimeoutPolicy.LAPSE
+    assert settings.compensation_percent == 30
+    assert settings.phone_regions == ("CN", "HK")
+
+
+@pytest.mark.parametrize(
+    "variable, value, says",
+    [
+        ("XINGTU_ACCEPT_WINDOW", "5x", "is not a duration"),
+        ("XINGTU_ACCEPT_WINDOW", "0", "longer than zero"),
+        ("XINGTU_ACCEPT_WINDOW", "-1h", "is not a duration"),
+        ("XINGTU_CANCEL_RESPONSE_WINDOW", "1.5h", "is not a duration"),
+        ("XINGTU_CANCEL_TIMEOUT_POLICY", "ignore", "auto_confirm, lapse"),
+        ("XINGTU_COMPENSATION_PERCENT", "101", "from 0 to 100"),
+        ("XINGTU_COMPENSATION_PERCENT", "fifty", "from 0 to 100"),
+        ("XINGTU_PHONE_REGIONS", "XX", "region codes"),
+        ("XINGTU_DATABASE_URL", "xingtu.db", "database URL"),
+    ],
+)
+def test_a_bad_value_names_the_variable(variable, value, says):
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({variable: value})
+    assert info.value.message.startswith(f"{variable}={value!r} ")
+    assert says in info.value.message
