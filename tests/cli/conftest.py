@@ -1,0 +1,35 @@
+import json
+from dataclasses import dataclass
+
+import pytest
+from click.testing import CliRunner
+
+from worker.cli import main
+
+
+@dataclass
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self):
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def xingtu(database_url):
+    """Run ``xingtu ARGS`` in-process against the test database, as a user would from a shell."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Outcome:
+        runner = CliRunner()
+        with runner.isolation(env={"XINGTU_DATABASE_URL": database_url, **(env or {})}) as (stdout, stderr, _):
+            try:
+                main([str(arg) for arg in args])
+                code = 0
+            except SystemExit as exit_:
+                code = exit_.code or 0
+            return Outcome(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+
+    return run

@@ -1,0 +1,61 @@
+"""Output without --json: short, aligned, Chinese intact; and the installed console script itself."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+
+@pytest.fixture
+def order_id(xingtu):
+    xingtu("client", "add", "--name", "品牌甲", "--phone", "13800000001")
+    xingtu("creator", "add", "--name", "达人乙", "--phone", "13900000002")
+    with freeze_time("2026-11-27 04:00:00"):
+        xingtu("order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 123456, "--title", "夏季新品 🎬")
+    return 1
+
+
+def test_order_show(xingtu, order_id):
+    with freeze_time("2026-11-27 05:00:00"):
+        xingtu("cancel", "request", order_id, "--client", 1, "--reason", "预算调整")
+    text = xingtu("order", "show", order_id).stdout
+    assert text.splitlines()[0] == "order 1  已取消 cancelled (client_cancelled)  《夏季新品 🎬》"
+    assert "¥1,234.56" in text and "2026-11-28 12:00:00 +08:00" in text and "预算调整" in text
+    value_columns = {re.match(r"\s+\S.*?\s{2,}", line).end() for line in text.splitlines()[1:]}
+    assert len(value_columns) == 1, text  # every value starts in the same column
+
+
+def test_lists_are_aligned_tables(xingtu, order_id):
+    lines = xingtu("order", "list").stdout.splitlines()
+    assert lines[0].split() == ["ID", "STATUS", "AMOUNT", "ACCEPT", "BY", "TITLE"]
+    assert lines[1].index("夏季新品") == lines[0].index("TITLE")
+    notes = xingtu("notifications", "list").stdout.splitlines()
+    assert notes[1].index("【星图】您收到新任务《夏季新品 🎬》") == notes[0].index("TEXT")
+    assert "+86139****0002" in notes[1] and "+8613900000002" not in notes[1]
+
+
+def test_an_error_for_people_is_one_line_on_stderr(xingtu, order_id):
+    result = xingtu("order", "accept", order_id, "--creator", 7)
+    assert (result.code, result.stdout) == (1, "")
+    assert result.stderr == "error: creator 7 is not the creator of order 1\n"
+
+
+def test_the_installed_console_script(tmp_path):
+    script = shutil.which("xingtu", path=str(Path(sys.executable).parent))
+    assert script, "the xingtu console script is not installed next to this Python"
+    env = {**os.environ, "XINGTU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+
+    def run(*args):
+        return subprocess.run([script, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    assert run("--json", "db", "upgrade").returncode == 0
+    listed = run("--json", "order", "list")
+    assert (listed.returncode, listed.stdout.strip()) == (0, "[]")
+    missing = run("--json", "order", "show", "9")
+    assert missing.returncode == 1 and '"code": "not_found"' in missing.stdout
+    assert run("--help").returncode == 0 and "Usage: xingtu" in run("--help").stdout

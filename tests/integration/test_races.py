@@ -1,0 +1,101 @@
+"""Operations that race on one order: exactly one wins, the loser gets a clear error, and nothing is
+written twice (the invariants checked after every test include one order_cancelled per party).
+
+Each side runs in its own thread with its own connection; a barrier releases them together. On
+PostgreSQL they meet on row locks, on SQLite on the database write lock.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from models.states import OrderStatus, RequestStatus, Role
+from worker.errors import XingtuError
+from worker.services import cancellation, orders
+from tests.market import DAY, HOUR, SECOND, T0
+
+ROUNDS = 12
+
+
+def attempt(call):
+    """The call's result, or its refusal."""
+    try:
+        return call()
+    except XingtuError as error:
+        return error
+
+
+def race(*calls):
+    """Run the calls at the same moment; return each one's result or refusal."""
+    barrier = threading.Barrier(len(calls))
+
+    def together(call):
+        barrier.wait()
+        return attempt(call)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(together, calls))
+
+
+def refused(outcomes):
+    return [o for o in outcomes if isinstance(o, XingtuError)]
+
+
+def test_confirm_against_withdraw(market):
+    for _ in range(ROUNDS):
+        order = market.accepted(uploads=1)
+        market.request(order, Role.CLIENT, now=T0 + 3 * HOUR)
+        at = T0 + 4 * HOUR
+        outcomes = race(
+            lambda: market.run(cancellation.confirm, order_id=order.id, role=Role.CREATOR, actor_id=order.creator_id, now=at),
+            lambda: market.run(cancellation.withdraw, order_id=order.id, role=Role.CLIENT, actor_id=order.client_id, now=at),
+        )  # fmt: skip
+        (loser,) = refused(outcomes)
+        assert loser.code == "invalid_state", loser
+        final = market.order(order.id)
+        assert final.latest_request.status in (RequestStatus.CONFIRMED, RequestStatus.WITHDRAWN)
+        cancelled = final.latest_request.status is RequestStatus.CONFIRMED
+        assert (final.status is OrderStatus.CANCELLED) == cancelled
+        kinds = [kind for kind, _ in market.sent_to(order.id)]
+        assert ("cancellation_withdrawn" in kinds) != cancelled
+
+
+def test_two_confirmations(market):
+    for _ in range(ROUNDS):
+        order = market.accepted()
+        market.request(order, Role.CREATOR, now=T0 + 3 * HOUR)
+        confirm = lambda: market.run(  # noqa: E731
+            cancellation.confirm, order_id=order.id, role=Role.CLIENT, actor_id=order.client_id, now=T0 + 4 * HOUR
+        )
+        (loser,) = refused(race(confirm, confirm))
+        assert loser.code == "invalid_state"
+
+
+def test_accept_against_the_scan_at_the_deadline(market):
+    published = [market.publish() for _ in range(ROUNDS)]
+    deadline = T0 + DAY
+
+    def accept_all():
+        return [
+            attempt(lambda: market.run(orders.accept, order_id=o.id, creator_id=o.creator_id, now=deadline - SECOND))
+            for o in published
+        ]
+
+    accepts, scanned = race(accept_all, lambda: market.scan(deadline))
+    statuses = [market.order(order.id).status for order in published]
+    won = [o for o in accepts if not isinstance(o, XingtuError)]
+    assert len(won) == statuses.count(OrderStatus.ACCEPTED)
+    assert scanned.expired_orders == statuses.count(OrderStatus.CANCELLED) == ROUNDS - len(won)
+    assert all(error.code == "deadline_passed" for error in refused(accepts))
+
+
+@pytest.mark.parametrize("scanners", [2, 3])
+def test_scanners_at_once_cancel_each_order_once(market, scanners):
+    small = market.configured(scan_batch_size=7)
+    total = 60
+    for _ in range(total):
+        small.publish()
+    results = race(*[lambda: small.scan(T0 + DAY)] * scanners)
+    assert sum(result.expired_orders for result in results) == total
+    assert len(small.notifications()) == total * 3  # published, and cancelled to both sides
