@@ -5,7 +5,7 @@ factory down. SQLite runs every transaction as ``BEGIN IMMEDIATE`` so writers qu
 instead of failing on a stale snapshot; PostgreSQL uses row locks (see ``worker.services.load``).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
@@ -19,6 +19,8 @@ from worker.errors import Conflict, XingtuError
 # Set in ``session.info`` by a use case that applied a due timeout before refusing the action it was
 # asked for: the timeout stands (the scan would apply it anyway), the refused action writes nothing.
 KEEP_ON_REFUSAL = "keep_on_refusal"
+# Ids of the notifications a transaction wrote, handed to ``after_commit`` to be queued for sending.
+NEW_NOTIFICATIONS = "new_notifications"
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
@@ -70,20 +72,31 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(
+    factory: sessionmaker[Session], after_commit: Callable[[list[int]], None] | None = None
+) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any error.
 
     A refusal (``XingtuError``) rolls back unless the use case marked the session
     ``KEEP_ON_REFUSAL``. A lost race (a versioned UPDATE that matched no row, or a unique index that
-    another transaction filled first) becomes ``Conflict``, with nothing written.
+    another transaction filled first) becomes ``Conflict``, with nothing written. Once committed, the
+    ids of the notifications written go to ``after_commit`` (never before: a worker must not look for
+    rows it cannot see yet).
     """
     session = factory()
+
+    def commit() -> None:
+        session.commit()
+        written = session.info.pop(NEW_NOTIFICATIONS, [])
+        if written and after_commit is not None:
+            after_commit(written)
+
     try:
         yield session
-        session.commit()
+        commit()
     except XingtuError:
         if session.info.pop(KEEP_ON_REFUSAL, False):
-            session.commit()
+            commit()
         else:
             session.rollback()
         raise

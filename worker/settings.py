@@ -60,21 +60,30 @@ def _regions(text: str) -> tuple[str, ...]:
     return regions
 
 
-def _url(text: str) -> str:
-    if "://" not in text:
-        raise ValueError("must be a database URL such as sqlite:///xingtu.db or postgresql://host/db")
-    return text.strip()
+def _url(example: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if "://" not in text:
+            raise ValueError(f"must be a URL such as {example}")
+        return text.strip()
+
+    return parse
 
 
-def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
-    return field(default=default, metadata={"env": env, "parse": parse})
+def _text(text: str) -> str:
+    return text
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: Any, *, secret: bool = False) -> Any:
+    return field(default=default, repr=not secret, metadata={"env": env, "parse": parse})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Defaults are SPEC.md's; each field names its environment variable in its metadata."""
 
-    database_url: str = _setting("XINGTU_DATABASE_URL", _url, "sqlite:///xingtu.db")
+    database_url: str = _setting(
+        "XINGTU_DATABASE_URL", _url("sqlite:///xingtu.db or postgresql://host/db"), "sqlite:///xingtu.db", secret=True
+    )
     accept_window: timedelta = _setting("XINGTU_ACCEPT_WINDOW", _duration(), timedelta(hours=24))
     accept_reminder_lead: timedelta = _setting(
         "XINGTU_ACCEPT_REMINDER_LEAD", _duration(allow_zero=True), timedelta(hours=2)
@@ -88,6 +97,29 @@ class Settings:
     compensation_percent: int = _setting("XINGTU_COMPENSATION_PERCENT", _int_between(0, 100), 50)
     phone_regions: tuple[str, ...] = _setting("XINGTU_PHONE_REGIONS", _regions, ("CN",))
     scan_batch_size: int = _setting("XINGTU_SCAN_BATCH_SIZE", _int_between(1, 100_000), 1000)
+    # The worker (Celery over Redis) and the SMS outbox.
+    broker_url: str = _setting(
+        "XINGTU_BROKER_URL", _url("redis://localhost:6379/0"), "redis://localhost:6379/0", secret=True
+    )
+    scan_interval: timedelta = _setting("XINGTU_SCAN_INTERVAL", _duration(), timedelta(seconds=60))
+    dispatch_interval: timedelta = _setting("XINGTU_DISPATCH_INTERVAL", _duration(), timedelta(seconds=10))
+    run_budget: timedelta = _setting("XINGTU_RUN_BUDGET", _duration(), timedelta(seconds=20))
+    send_lease: timedelta = _setting("XINGTU_SEND_LEASE", _duration(), timedelta(seconds=60))
+    send_batch_size: int = _setting("XINGTU_SEND_BATCH_SIZE", _int_between(1, 10_000), 100)
+    send_max_attempts: int = _setting("XINGTU_SEND_MAX_ATTEMPTS", _int_between(1, 100), 8)
+    send_backoff: timedelta = _setting("XINGTU_SEND_BACKOFF", _duration(), timedelta(seconds=30))
+    sms_sender: str = _setting("XINGTU_SMS_SENDER", str.strip, "console")
+    sms_webhook_url: str = _setting("XINGTU_SMS_WEBHOOK_URL", _url("https://sms.example.com/send"), "")
+    sms_webhook_secret: str = _setting("XINGTU_SMS_WEBHOOK_SECRET", _text, "", secret=True)
+    sms_webhook_timeout: timedelta = _setting("XINGTU_SMS_WEBHOOK_TIMEOUT", _duration(), timedelta(seconds=10))
+    metrics_port: int | None = _setting("XINGTU_METRICS_PORT", _int_between(1, 65_535), None)
+
+    def __post_init__(self) -> None:
+        if self.send_lease <= self.sms_webhook_timeout:
+            raise SettingsError(
+                f"XINGTU_SEND_LEASE ({self.send_lease}) must be longer than XINGTU_SMS_WEBHOOK_TIMEOUT"
+                f" ({self.sms_webhook_timeout}), or a slow send could be taken over and sent twice"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

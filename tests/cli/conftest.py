@@ -20,11 +20,13 @@ class Outcome:
 
 @pytest.fixture
 def xingtu(database_url):
-    """Run ``xingtu ARGS`` in-process against the test database, as a user would from a shell."""
+    """Run ``xingtu ARGS`` in-process against the test database, as a user would from a shell. No
+    broker answers (port 1 refuses at once), so commands also prove they never wait for one."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> Outcome:
         runner = CliRunner()
-        with runner.isolation(env={"XINGTU_DATABASE_URL": database_url, **(env or {})}) as (stdout, stderr, _):
+        base = {"XINGTU_DATABASE_URL": database_url, "XINGTU_BROKER_URL": "redis://127.0.0.1:1/0"}
+        with runner.isolation(env={**base, **(env or {})}) as (stdout, stderr, _):
             try:
                 main([str(arg) for arg in args])
                 code = 0

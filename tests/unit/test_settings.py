@@ -52,7 +52,7 @@ def test_environment_overrides():
         ("XINGTU_COMPENSATION_PERCENT", "101", "from 0 to 100"),
         ("XINGTU_COMPENSATION_PERCENT", "fifty", "from 0 to 100"),
         ("XINGTU_PHONE_REGIONS", "XX", "region codes"),
-        ("XINGTU_DATABASE_URL", "xingtu.db", "database URL"),
+        ("XINGTU_DATABASE_URL", "xingtu.db", "must be a URL such as sqlite:"),
     ],
 )
 def test_a_bad_value_names_the_variable(variable, value, says):
@@ -60,3 +60,15 @@ def test_a_bad_value_names_the_variable(variable, value, says):
         Settings.from_env({variable: value})
     assert info.value.message.startswith(f"{variable}={value!r} ")
     assert says in info.value.message
+
+
+def test_the_send_lease_outlasts_the_webhook_timeout():
+    with pytest.raises(SettingsError, match="XINGTU_SEND_LEASE .* must be longer than XINGTU_SMS_WEBHOOK_TIMEOUT"):
+        Settings.from_env({"XINGTU_SEND_LEASE": "10s", "XINGTU_SMS_WEBHOOK_TIMEOUT": "10s"})
+
+
+def test_secrets_stay_out_of_the_repr():
+    settings = Settings.from_env(
+        {"XINGTU_SMS_WEBHOOK_SECRET": "s3cret", "XINGTU_DATABASE_URL": "postgresql://u:pw@h/db"}
+    )
+    assert "s3cret" not in repr(settings) and "pw@" not in repr(settings)

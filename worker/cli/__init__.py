@@ -5,16 +5,18 @@ settings or database; 2 a usage error. Errors print ``error: ...`` on stderr and
 ``{"error": {"code": ..., "message": ...}}`` on stdout.
 """
 
+import logging
 import sys
 
 import click
 from sqlalchemy.exc import OperationalError
 
-from worker.cli.admin import db, notifications, scan
+from worker.cli.admin import db, notifications, scan, status
 from worker.cli.app import App, unavailable
 from worker.cli.cancel import cancel
 from worker.cli.orders import order
 from worker.cli.parties import client, creator
+from worker.cli.run import worker
 from worker.errors import XingtuError
 
 
@@ -29,7 +31,7 @@ def cli(app: App, as_json: bool) -> None:
     app.as_json = as_json
 
 
-for command in (db, client, creator, order, cancel, scan, notifications):
+for command in (db, client, creator, order, cancel, scan, notifications, status, worker):
     cli.add_command(command)
 
 
@@ -39,6 +41,7 @@ class UsageFailure(XingtuError):
 
 def main(args: list[str] | None = None) -> None:
     args = sys.argv[1:] if args is None else args
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     # Known before parsing, so even a usage error in the group's own options answers in JSON.
     app = App(as_json="--json" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))])
     try:

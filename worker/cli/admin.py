@@ -1,15 +1,14 @@
-"""``xingtu db ...``, ``xingtu scan`` and ``xingtu notifications ...``: for operators."""
+"""``xingtu db ...``, ``scan``, ``notifications ...`` and ``status``: for operators."""
 
 import click
 
 from models.states import NotificationStatus
-from worker import schema
+from worker import jobs, schema
 from worker.cli.app import App, pass_app
-from worker.cli.render import NOTIFICATION_HEADER, notification_row, scan_text, upgrade_text
+from worker.cli.render import NOTIFICATION_HEADER, dispatch_text, notification_row, scan_text, status_text, upgrade_text
 from worker.clock import utcnow
-from worker.db import transaction
 from worker.serialize import notification_json
-from worker.services import queries, timers
+from worker.services import health, outbox, queries, timers
 
 
 @click.group(help="The database schema.")
@@ -27,17 +26,14 @@ def upgrade(app: App) -> None:
 @click.option("--dry-run", is_flag=True, help="Count what is due; change nothing.")
 @pass_app
 def scan(app: App, dry_run: bool) -> None:
-    now = utcnow()
     if dry_run:
+        now = utcnow()
         result = app.read(lambda session: timers.count_due(session, now))
     else:
-        result = timers.ScanResult()
-        while True:  # batch after batch, each its own transaction, until nothing is left due
-            with transaction(app.sessions()) as session:
-                batch = timers.scan_batch(session, now, app.settings.cancel_timeout_policy, app.settings.scan_batch_size)
-            result += batch
-            if not batch.total:
-                break
+        result, more = timers.ScanResult(), True
+        while more:  # bounded runs, as the worker's, until nothing is left due
+            run, more = jobs.scan(app.runtime)
+            result += run
     app.emit({**result.as_dict(), "dry_run": dry_run}, scan_text)
 
 
@@ -57,3 +53,29 @@ def list_(app: App, status: str | None, order_id: int | None, limit: int | None)
             session, status=status and NotificationStatus(status), order_id=order_id, limit=limit
         )
         app.emit_rows((notification_json(n) for n in rows), dict, NOTIFICATION_HEADER, notification_row)
+
+
+@notifications.command(help="Send every notification due now, in this process, through XINGTU_SMS_SENDER.")
+@pass_app
+def dispatch(app: App) -> None:
+    result, more = outbox.DispatchResult(), True
+    while more:
+        run, more = jobs.dispatch(app.runtime)
+        result += run
+    app.emit(vars(result), dispatch_text)
+
+
+@notifications.command(help="Give a dead notification a fresh set of attempts, due now.")
+@click.argument("notification_id", metavar="ID", type=int)
+@pass_app
+def retry(app: App, notification_id: int) -> None:
+    note = app.act(outbox.revive, notification_id=notification_id)
+    app.runtime.after_commit([note.id])
+    app.emit(notification_json(note), notification_row)
+
+
+@click.command(help="How the worker is doing: orders, overdue timers, the outbox.")
+@pass_app
+def status(app: App) -> None:
+    now = utcnow()
+    app.emit(app.read(lambda session: health.status(session, now)), status_text)

@@ -16,10 +16,12 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import schema, serialize
+from worker.app import make_app
 from worker.cli.render import order_text
 from worker.clock import utcnow
 from worker.db import make_engine, masked, session_factory, transaction
 from worker.errors import DatabaseError, SettingsError, XingtuError
+from worker.runtime import Runtime
 from worker.settings import Settings
 
 
@@ -28,6 +30,7 @@ class App:
     as_json: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+    _runtime: Runtime | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -55,10 +58,17 @@ class App:
             self._sessions = session_factory(self.engine())
         return self._sessions
 
+    @property
+    def runtime(self) -> Runtime:
+        """The jobs' view of this database; its Celery app only publishes (after commit, fail-fast)."""
+        if self._runtime is None:
+            self._runtime = Runtime(self.settings, make_app(self.settings), self.sessions())
+        return self._runtime
+
     def act(self, use_case: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run one use case in one transaction at the current instant."""
+        """Run one use case in one transaction at the current instant; queue its SMS once committed."""
         now = utcnow()
-        with transaction(self.sessions()) as session:
+        with transaction(self.sessions(), self.runtime.after_commit) as session:
             return use_case(session, self.settings, now=now, **kwargs)
 
     def read(self, query: Callable[[Session], Any]) -> Any:

@@ -98,3 +98,25 @@ def upgrade_text(result: dict[str, Any]) -> str:
     if not result["upgraded"]:
         return f"{result['database']}: schema already at revision {result['to_revision']}"
     return f"{result['database']}: schema upgraded from {result['from_revision'] or 'nothing'} to {result['to_revision']}"
+
+
+def dispatch_text(result: dict[str, Any]) -> str:
+    return (
+        f"dispatched: {result['sent']} sent, {result['retrying']} to retry later, {result['dead']} dead,"
+        f" {result['released']} released"
+    )
+
+
+def status_text(report: dict[str, Any]) -> str:
+    orders = ", ".join(f"{count} {name}" for name, count in report["orders"].items())
+    notes = ", ".join(f"{count} {name}" for name, count in report["notifications"].items())
+    return _fields(
+        [
+            ("orders", orders),
+            ("overdue pending", f"{report['overdue_pending_orders']} (oldest {report['oldest_overdue_pending_seconds']:.0f} s)"),
+            ("open requests", f"{report['open_cancellation_requests']} ({report['overdue_cancellation_requests']} overdue,"
+             f" oldest {report['oldest_overdue_request_seconds']:.0f} s)"),
+            ("notifications", notes),
+            ("due now", f"{report['due_notifications']} (oldest {report['oldest_due_notification_seconds']:.0f} s)"),
+        ]
+    )  # fmt: skip

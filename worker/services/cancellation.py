@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models import CancellationRequest, Order
 from models.states import NotificationKind, OrderStatus, RequestStatus, Role
 from worker import rules, validation
+from worker.errors import InvalidInput
 from worker.services import effects, load
 from worker.services.records import Actor, Records, phonebook
 from worker.settings import Settings
@@ -86,6 +87,27 @@ def withdraw(session: Session, settings: Settings, *, order_id: int, role: Role,
     req = rules.open_request_for(order, role, actor_id, "withdraw", by_initiator=True)
     _close(session, order, req, RequestStatus.WITHDRAWN, Actor(role, actor_id), now)
     return order
+
+
+def respond(
+    session: Session,
+    settings: Settings,
+    *,
+    order_id: int,
+    role: Role,
+    actor_id: int,
+    answer: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Order:
+    """The counterparty's answer in one call (the task API): ``confirm``, or ``reject`` with an optional reason."""
+    if answer == "confirm":
+        if reason is not None:
+            raise InvalidInput("reason", "a reason goes with 'reject' only; a confirmation takes none")
+        return confirm(session, settings, order_id=order_id, role=role, actor_id=actor_id, now=now)
+    if answer == "reject":
+        return reject(session, settings, order_id=order_id, role=role, actor_id=actor_id, now=now, reason=reason)
+    raise InvalidInput("answer", f"answer must be 'confirm' or 'reject'; got {answer!r}")
 
 
 def _cancel_pending(session: Session, order: Order, actor: Actor, reason: str, now: datetime) -> Order:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Client, Creator, LedgerEntry, Notification, OrderEvent
 from models.states import LedgerKind, NotificationKind, NotificationStatus, OrderStatus, Role
+from worker.db import NEW_NOTIFICATIONS
 from worker.notify.messages import render
 
 
@@ -113,6 +114,11 @@ class Records:
             )
 
     def write(self, session: Session) -> None:
-        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (Notification, self.notifications)):
+        """Insert the rows; the new notifications' ids go to ``session.info[NEW_NOTIFICATIONS]`` so the
+        caller can queue them for sending once the transaction has committed."""
+        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger)):
             if rows:
                 session.execute(insert(model), rows)
+        if self.notifications:
+            ids = session.scalars(insert(Notification).returning(Notification.id), self.notifications).all()
+            session.info.setdefault(NEW_NOTIFICATIONS, []).extend(ids)

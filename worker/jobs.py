@@ -1,0 +1,38 @@
+"""The worker's recurring jobs as bounded runs: batch after batch, each its own transaction, until
+nothing is left or the run's time budget is spent. A run that stops with work left says so, and the
+task re-queues itself, so a day's backlog drains in many short transactions instead of one long one."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from time import monotonic
+
+from worker.clock import utcnow
+from worker.db import transaction
+from worker.runtime import Runtime
+from worker.services import outbox, timers
+
+
+def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[timers.ScanResult, bool]:
+    """Apply due timers; returns what was applied and whether more may be due."""
+    settings, started, total = runtime.settings, monotonic(), timers.ScanResult()
+    limit = settings.scan_batch_size
+    while True:
+        with transaction(runtime.sessions, runtime.after_commit) as session:
+            batch = timers.scan_batch(session, clock(), settings.cancel_timeout_policy, limit)
+        total += batch
+        full = max(batch.as_dict().values()) >= limit
+        if not full or monotonic() - started >= settings.run_budget.total_seconds():
+            return total, full
+
+
+def dispatch(
+    runtime: Runtime, ids: Sequence[int] | None = None, clock: Callable[[], datetime] = utcnow
+) -> tuple[outbox.DispatchResult, bool]:
+    """Send due notifications (only ``ids`` if given); returns the outcomes and whether more may be due."""
+    settings, started, total = runtime.settings, monotonic(), outbox.DispatchResult()
+    while True:
+        batch = outbox.deliver(runtime.sessions, runtime.sender, settings, ids=ids, clock=clock)
+        total += batch
+        full = batch.claimed >= settings.send_batch_size
+        if not full or monotonic() - started >= settings.run_budget.total_seconds():
+            return total, full

@@ -1,0 +1,137 @@
+"""SMS senders: one small protocol, two built-ins, and loading a third-party one by name.
+
+A sender's ``send`` returns the provider's message id, or raises ``TransientSendError`` (try again
+later: timeouts, 408, 429, 5xx) or ``PermanentSendError`` (never going to work: other 4xx, a bad
+number). Every call carries the notification's idempotency key, the same on every retry, so a provider
+that deduplicates turns a redelivery into a no-op.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any, Protocol, TextIO
+
+import httpx
+
+from worker.errors import SettingsError
+from worker.phones import mask
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "xingtu.sms_senders"
+
+
+@dataclass(frozen=True)
+class Sms:
+    id: str  # the idempotency key
+    to: str  # E.164
+    kind: str
+    text: str
+    params: dict[str, Any]
+    order_id: int | None
+
+
+class SendError(Exception):
+    pass
+
+
+class TransientSendError(SendError):
+    """Worth retrying later."""
+
+
+class PermanentSendError(SendError):
+    """Retrying will not help; the notification ends dead."""
+
+
+class Sender(Protocol):
+    def send(self, sms: Sms) -> str: ...
+
+
+class ConsoleSender:
+    """Prints each message, phone masked; the default, for development and demos."""
+
+    def __init__(self, settings: Settings | None = None, stream: TextIO | None = None):
+        self.stream = stream or sys.stdout
+
+    def send(self, sms: Sms) -> str:
+        print(f"[sms {sms.id}] to {mask(sms.to)}: {sms.text}", file=self.stream, flush=True)
+        return f"console:{sms.id}"
+
+
+def signature(body: bytes, secret: str) -> str:
+    """``sha256=<hex>``: HMAC-SHA256 of the exact body bytes, keyed with the secret's UTF-8 bytes."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookSender:
+    """POSTs each message as JSON to ``XINGTU_SMS_WEBHOOK_URL``, signed with ``XINGTU_SMS_WEBHOOK_SECRET``."""
+
+    def __init__(self, settings: Settings):
+        if not settings.sms_webhook_url:
+            raise SettingsError("XINGTU_SMS_SENDER=webhook needs XINGTU_SMS_WEBHOOK_URL")
+        self.url = settings.sms_webhook_url
+        self.secret = settings.sms_webhook_secret
+        self.client = httpx.Client(timeout=settings.sms_webhook_timeout.total_seconds(), follow_redirects=False)
+
+    def send(self, sms: Sms) -> str:
+        body = json.dumps(asdict(sms), ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": sms.id}
+        if self.secret:
+            headers["X-Xingtu-Signature"] = signature(body, self.secret)
+        try:
+            response = self.client.post(self.url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransientSendError(f"webhook timed out: {exc}") from None
+        except httpx.TransportError as exc:
+            raise TransientSendError(f"webhook unreachable: {exc}") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return _message_id(response) or sms.id
+        reason = f"webhook answered {status}: {response.text[:200]}"
+        if status in (408, 429) or status >= 500:
+            raise TransientSendError(reason)
+        raise PermanentSendError(reason)
+
+
+def _message_id(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    found = (body.get("message_id") or body.get("id")) if isinstance(body, dict) else None
+    return str(found) if found else None
+
+
+BUILT_IN = {"console": ConsoleSender, "webhook": WebhookSender}
+
+
+def load_sender(settings: Settings) -> Sender:
+    """The sender ``XINGTU_SMS_SENDER`` names: a built-in, an entry point in ``xingtu.sms_senders``, or
+    ``package.module:Class``. Each is called with the settings and must return an object with ``send``."""
+    name = settings.sms_sender
+    factory = BUILT_IN.get(name)
+    if factory is None:
+        found = entry_points(group=ENTRY_POINT_GROUP, name=name)
+        try:
+            factory = next(iter(found)).load() if found else _import(name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise SettingsError(
+                f"XINGTU_SMS_SENDER={name!r} is not a built-in sender (console, webhook), an entry point in"
+                f" {ENTRY_POINT_GROUP}, or an importable package.module:Class ({exc})"
+            ) from None
+    sender = factory(settings)
+    if not callable(getattr(sender, "send", None)):
+        raise SettingsError(f"XINGTU_SMS_SENDER={name!r} made {sender!r}, which has no send(sms) method")
+    return sender
+
+
+def _import(path: str):
+    module, _, attribute = path.partition(":")
+    if not module or not attribute:
+        raise ValueError("expected package.module:Class")
+    return getattr(import_module(module), attribute)

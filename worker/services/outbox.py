@@ -1,0 +1,165 @@
+"""The outbox relay: claim due notifications under a lease, send them, record what happened.
+
+A claim marks rows ``sending`` with ``due_at`` at the end of the lease and counts the attempt, in its
+own short transaction; sending happens outside any transaction; the outcomes are recorded together
+afterwards, each only if the row is still under this claim (same ``attempts``). A worker that dies
+mid-batch leaves its rows ``sending`` until the lease ends, when the next sweep claims them again and
+the provider sees the same idempotency key. No send starts so late that it could outlive the lease.
+"""
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Notification
+from models.states import NotificationStatus as Status
+from worker.clock import utcnow
+from worker.db import transaction
+from worker.errors import InvalidState, NotFound
+from worker.notify.senders import PermanentSendError, Sender, Sms, TransientSendError
+from worker.phones import mask
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+BACKOFF_CAP = timedelta(hours=1)
+DUE = (Status.PENDING, Status.SENDING)
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    released: int = 0
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.retrying + self.dead + self.released
+
+    def __iadd__(self, other: "DispatchResult") -> "DispatchResult":
+        self.sent, self.retrying = self.sent + other.sent, self.retrying + other.retrying
+        self.dead, self.released = self.dead + other.dead, self.released + other.released
+        return self
+
+
+@dataclass
+class _Outcomes:
+    """Parameter rows for the recording UPDATEs, one list per resulting status."""
+
+    sent: list[dict] = field(default_factory=list)
+    retrying: list[dict] = field(default_factory=list)
+    dead: list[dict] = field(default_factory=list)
+    released: list[dict] = field(default_factory=list)
+
+
+def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> timedelta:
+    """Exponential from ``base``, capped at an hour, with jitter (half to all of the step) so rows that
+    failed together do not all come back together."""
+    step = min(base * 2 ** (attempts - 1), BACKOFF_CAP)
+    return step * rng.uniform(0.5, 1.0)
+
+
+def due_query(now: datetime):
+    return select(Notification.id).where(Notification.status.in_(DUE), Notification.due_at <= now)
+
+
+def claim(session: Session, now: datetime, *, lease: timedelta, limit: int, ids: Sequence[int] | None = None):
+    """Take up to ``limit`` due rows (oldest due first), skipping rows another claimer holds."""
+    query = due_query(now).order_by(Notification.due_at, Notification.id).limit(limit)
+    if ids is not None:
+        query = query.where(Notification.id.in_(ids))
+    claimed = query.with_for_update(skip_locked=True).cte("claimed").prefix_with("MATERIALIZED", dialect="postgresql")
+    return session.execute(
+        update(Notification)
+        .where(Notification.id.in_(select(claimed.c.id)))
+        .values(status=Status.SENDING, due_at=now + lease, attempts=Notification.attempts + 1)
+        .returning(
+            Notification.id, Notification.attempts, Notification.idempotency_key, Notification.phone,
+            Notification.kind, Notification.text, Notification.params, Notification.order_id,
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    ).all()
+
+
+def deliver(
+    sessions: sessionmaker[Session],
+    sender: Sender,
+    settings: Settings,
+    *,
+    ids: Sequence[int] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> DispatchResult:
+    """Claim one batch, send it, record the outcomes."""
+    now = clock()
+    with transaction(sessions) as session:
+        rows = claim(session, now, lease=settings.send_lease, limit=settings.send_batch_size, ids=ids)
+    last_start = now + settings.send_lease - settings.sms_webhook_timeout
+    outcomes = _Outcomes()
+    for row in rows:
+        key = {"b_id": row.id, "b_attempts": row.attempts}
+        if clock() >= last_start:
+            outcomes.released.append(key)
+            continue
+        _send(sender, settings, row, key, outcomes, clock)
+    with transaction(sessions) as session:
+        return _record(session, outcomes, clock())
+
+
+def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
+    sms = Sms(id=row.idempotency_key, to=row.phone, kind=row.kind, text=row.text, params=row.params, order_id=row.order_id)
+    try:
+        message_id = sender.send(sms)
+    except PermanentSendError as exc:
+        log.warning("notification %s to %s failed for good: %s", row.id, mask(row.phone), exc)
+        outcomes.dead.append({**key, "last_error": str(exc)[:1000]})
+        return
+    except Exception as exc:  # a transient error, or a sender bug: retried, bounded by the attempts limit
+        level = logging.WARNING if isinstance(exc, TransientSendError) else logging.ERROR
+        log.log(level, "notification %s to %s failed (attempt %s): %s", row.id, mask(row.phone), row.attempts, exc)
+        error = {**key, "last_error": f"{type(exc).__name__}: {exc}"[:1000]}
+        if row.attempts >= settings.send_max_attempts:
+            outcomes.dead.append(error)
+        else:
+            outcomes.retrying.append({**error, "due_at": clock() + backoff(row.attempts, settings.send_backoff)})
+        return
+    outcomes.sent.append({**key, "sent_at": clock(), "provider_message_id": str(message_id)[:200]})
+
+
+def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchResult:
+    """Write each outcome if the row is still under this claim; a row a later claim took over is left
+    to that claim."""
+    table = Notification.__table__
+    ours = (table.c.id == bindparam("b_id"), table.c.status == Status.SENDING, table.c.attempts == bindparam("b_attempts"))
+    result = DispatchResult()
+    changes = {
+        "sent": {"status": Status.SENT, "last_error": None},
+        "retrying": {"status": Status.PENDING},
+        "dead": {"status": Status.DEAD},
+        "released": {"status": Status.PENDING, "due_at": now, "attempts": table.c.attempts - 1},
+    }
+    for name, values in changes.items():
+        rows = getattr(outcomes, name)
+        if rows:
+            session.execute(update(table).where(*ours).values(**values), rows)
+            setattr(result, name, len(rows))
+    return result
+
+
+def pending_ids(session: Session, ids: Sequence[int]) -> list[int]:
+    return list(session.scalars(select(Notification.id).where(Notification.id.in_(ids), Notification.status == Status.PENDING)))
+
+
+def revive(session: Session, settings: Settings, *, notification_id: int, now: datetime) -> Notification:
+    """Give a dead notification a fresh set of attempts, due now (``xingtu notifications retry``)."""
+    note = session.get(Notification, notification_id, with_for_update=True)
+    if note is None:
+        raise NotFound(f"notification {notification_id} does not exist")
+    if note.status is not Status.DEAD:
+        raise InvalidState(f"notification {notification_id} is {note.status}; only a dead one can be retried")
+    note.status, note.attempts, note.due_at = Status.PENDING, 0, now
+    return note
