@@ -137,7 +137,7 @@ def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchRes
     ours = (table.c.id == bindparam("b_id"), table.c.status == Status.SENDING, table.c.attempts == bindparam("b_attempts"))
     result = DispatchResult()
     changes = {
-        "sent": {"status": Status.SENT, "last_error": None},
+        "sent": {"status": Status.SENT},
         "retrying": {"status": Status.PENDING},
         "dead": {"status": Status.DEAD},
         "released": {"status": Status.PENDING, "due_at": now, "attempts": table.c.attempts - 1},
@@ -145,13 +145,8 @@ def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchRes
     for name, values in changes.items():
         rows = getattr(outcomes, name)
         if rows:
-            session.execute(update(table).where(*ours).values(**values), rows)
-            setattr(result, name, len(rows))
+            setattr(result, name, session.execute(update(table).where(*ours).values(**values), rows).rowcount)
     return result
-
-
-def pending_ids(session: Session, ids: Sequence[int]) -> list[int]:
-    return list(session.scalars(select(Notification.id).where(Notification.id.in_(ids), Notification.status == Status.PENDING)))
 
 
 def revive(session: Session, settings: Settings, *, notification_id: int, now: datetime) -> Notification:

@@ -1,0 +1,127 @@
+"""The running stack: a real Redis, real worker processes (``celery -A worker.app worker -B`` or
+``xingtu worker``) and the test webhook as the SMS provider.
+
+Redis comes from XINGTU_TEST_REDIS_URL (default redis://127.0.0.1:6379/13, a database of its own that
+each test flushes). Without it these tests skip, or fail under XINGTU_REQUIRE_SERVICES=1.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import service_missing
+from tests.webhook import Webhook
+
+REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL}", error)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def webhook():
+    with Webhook() as hook:
+        yield hook
+
+
+@pytest.fixture
+def stack_env(database_url, broker, webhook):
+    """The environment of every process in the stack: fast timers, the webhook sender."""
+    return {
+        **os.environ,
+        "XINGTU_DATABASE_URL": database_url,
+        "XINGTU_BROKER_URL": REDIS_URL,
+        "XINGTU_SMS_SENDER": "webhook",
+        "XINGTU_SMS_WEBHOOK_URL": webhook.url,
+        "XINGTU_SMS_WEBHOOK_SECRET": webhook.secret,
+        "XINGTU_SMS_WEBHOOK_TIMEOUT": "2",
+        "XINGTU_SEND_LEASE": "4",
+        "XINGTU_SEND_BACKOFF": "1",
+        "XINGTU_SCAN_INTERVAL": "1",
+        "XINGTU_DISPATCH_INTERVAL": "1",
+        "XINGTU_ACCEPT_REMINDER_LEAD": "0",
+    }
+
+
+class Worker:
+    """One worker process (its own process group, so a kill takes its pool children too)."""
+
+    def __init__(self, command: list[str], env: dict, log: Path):
+        self.log = log
+        self.process = subprocess.Popen(
+            command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 30) -> "Worker":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if b" ready." in self.log.read_bytes():
+                return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"worker did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost machine would: no chance to clean up."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(stack_env, tmp_path):
+    """Start workers (``celery`` by default, or ``xingtu worker``); all are stopped after the test."""
+    started = []
+
+    def start(*, xingtu: bool = False, env: dict | None = None, concurrency: int = 2) -> Worker:
+        name = f"w{len(started)}"
+        if xingtu:
+            command = [str(BIN / "xingtu"), "worker", f"--concurrency={concurrency}"]
+        else:
+            command = [str(BIN / "celery"), "-A", "worker.app", "worker", "--beat", "--scheduler=celery.beat:Scheduler",
+                       f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"]  # fmt: skip
+        worker = Worker(command, {**stack_env, **(env or {})}, tmp_path / f"{name}.log").wait_ready()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def xingtu_cli(stack_env):
+    """The console script in a subprocess, as another service or an operator would run it."""
+
+    def run(*args, env: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "xingtu"), *map(str, args)], env={**stack_env, **(env or {})},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    return run

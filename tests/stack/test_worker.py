@@ -1,0 +1,174 @@
+"""The worker against the real stack: beat, the task API, the outbox through broker loss, a killed
+worker, transient and permanent provider failures."""
+
+import json
+import socket
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from models import Notification, Order
+from models.states import NotificationStatus
+from worker.app import make_app
+from worker.db import make_engine, session_factory
+from worker.settings import Settings
+from tests.stack.conftest import REDIS_URL
+
+WAIT = 30  # seconds: a hang guard, not a speed target
+
+
+@pytest.fixture
+def db(database_url):
+    engine = make_engine(database_url)
+    sessions = session_factory(engine)
+    yield sessions
+    engine.dispose()
+
+
+def notes(db) -> dict[str, Notification]:
+    with db() as session:
+        return {n.idempotency_key: n for n in session.scalars(select(Notification))}
+
+
+def parties(xingtu_cli) -> None:
+    for side, phone in (("client", "13800000001"), ("creator", "13900000002")):
+        assert xingtu_cli(side, "add", "--name", side, "--phone", phone).returncode == 0
+
+
+def publish(xingtu_cli, env=None) -> dict:
+    done = xingtu_cli("--json", "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 10_001,
+                      "--title", "夏季新品", env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_beat_cancels_an_unaccepted_order_and_both_sides_hear_once(start_worker, xingtu_cli, webhook, db):
+    start_worker()
+    parties(xingtu_cli)
+    order = publish(xingtu_cli, env={"XINGTU_ACCEPT_WINDOW": "2"})
+    cancelled = {f"order-{order['id']}:order_cancelled:{side}" for side in ("creator", "client")}
+    webhook.wait_for(lambda: cancelled <= set(webhook.keys()), WAIT, "both order_cancelled SMS")
+    with db() as session:
+        row = session.get(Order, order["id"])
+    assert row.cancel_reason.value == "acceptance_timeout"
+    lateness = (row.cancelled_at - row.accept_deadline).total_seconds()
+    assert 0 <= lateness <= 1 + 2, f"cancelled {lateness} s after the deadline; the scan runs every second"
+    webhook.wait_for(lambda: all(n.status is NotificationStatus.SENT for n in notes(db).values()), WAIT, "all sent")
+    assert Counter(webhook.keys()) == {key: 1 for key in notes(db)}
+    assert all(r.signature_ok for r in webhook.received)
+    by_kind = {r.body["kind"]: r.body for r in webhook.received if r.key.endswith(":client")}
+    assert by_kind["order_cancelled"]["to"] == "+8613800000001"
+    assert "已成功取消" in by_kind["order_cancelled"]["text"]
+
+
+def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, db):
+    start_worker()
+    parties(xingtu_cli)
+    caller = make_app(Settings(broker_url=REDIS_URL))
+
+    def call(name, **kwargs):
+        return caller.send_task(f"xingtu.{name}", kwargs=kwargs).get(timeout=WAIT)
+
+    order = call("publish_order", client_id=1, creator_id=1, title="春季上新", amount_fen=999)
+    oid = order["id"]
+    assert order["status"] == "pending"
+    assert call("accept_order", order_id=oid, creator_id=1)["status"] == "accepted"
+    assert call("record_upload", order_id=oid, creator_id=1, video="v1")["upload_count"] == 1
+    asked = call("request_cancellation", order_id=oid, client_id=1, reason="预算调整")
+    assert asked["cancellation"]["compensation_fen"] == 500
+    refused = call("respond_to_cancellation", order_id=oid, client_id=1, answer="confirm")
+    assert refused["error"]["code"] == "not_allowed"
+    done = call("respond_to_cancellation", order_id=oid, creator_id=1, answer="confirm")
+    assert (done["status"], done["creator_payout_fen"], done["client_refund_fen"]) == ("cancelled", 500, 499)
+    assert call("withdraw_cancellation", order_id=oid, client_id=1)["error"]["code"] == "invalid_state"
+    assert call("accept_order", order_id="x", creator_id=1)["error"]["code"] == "invalid_order_id"
+    assert call("complete_order", order_id=oid)["error"]["code"] == "invalid_arguments"
+    assert caller.send_task("xingtu.accept_order", args=[oid, 1]).get(timeout=WAIT)["error"]["code"] == (
+        "invalid_arguments"
+    )
+    wanted = {f"order-{oid}:order_cancelled:creator", f"order-{oid}:order_cancelled:client"}
+    webhook.wait_for(lambda: wanted <= set(webhook.keys()), WAIT, "order_cancelled to both")
+
+
+def test_flushing_redis_loses_nothing(start_worker, xingtu_cli, webhook, broker, db):
+    parties(xingtu_cli)
+    orders = [publish(xingtu_cli) for _ in range(5)]  # queued on the broker, no worker yet
+    assert broker.llen("celery") == 5
+    broker.flushdb()  # Redis keeps nothing on disk: a restart looks like this
+    start_worker()
+    webhook.wait_for(lambda: len(webhook.keys()) >= 5, WAIT, "five order_published SMS")
+    webhook.wait_for(lambda: all(n.status is NotificationStatus.SENT for n in notes(db).values()), WAIT, "all sent")
+    assert sorted(webhook.keys()) == sorted(f"order-{o['id']}:order_published:creator" for o in orders)
+
+
+def test_a_worker_killed_mid_send_leaves_rows_that_go_out_again_with_the_same_key(
+    start_worker, xingtu_cli, webhook, broker, db
+):
+    parties(xingtu_cli)
+    for _ in range(3):
+        publish(xingtu_cli)
+    broker.flushdb()  # only the sweep will find them: one worker process claims all three in one batch
+    first = "order-1:order_published:creator"
+    webhook.respond = lambda body: (200, 3600 if body["id"] == first and webhook.keys().count(first) == 1 else 0)
+    doomed = start_worker(concurrency=1)
+    webhook.wait_for(lambda: first in webhook.keys(), WAIT, "the first send to start")
+    doomed.kill()
+    assert {n.status for n in notes(db).values()} == {NotificationStatus.SENDING}
+    start_worker()
+    webhook.wait_for(lambda: all(n.status is NotificationStatus.SENT for n in notes(db).values()), WAIT, "all sent")
+    assert Counter(webhook.keys()) == {first: 2, "order-2:order_published:creator": 1, "order-3:order_published:creator": 1}
+    assert notes(db)[first].attempts == 2
+
+
+def test_a_transient_failure_then_success(start_worker, xingtu_cli, webhook, db):
+    webhook.respond = lambda body: (503 if webhook.keys().count(body["id"]) <= 2 else 200, 0)
+    start_worker()
+    parties(xingtu_cli)
+    publish(xingtu_cli)
+    key = "order-1:order_published:creator"
+    webhook.wait_for(lambda: notes(db)[key].status is NotificationStatus.SENT, WAIT, "the SMS to get through")
+    note = notes(db)[key]
+    assert note.attempts == 3 and "503" in note.last_error and webhook.keys().count(key) == 3
+
+
+def test_a_permanent_failure_ends_dead_and_retry_revives_it(start_worker, xingtu_cli, webhook, db):
+    webhook.respond = lambda body: (400 if webhook.keys().count(body["id"]) == 1 else 200, 0)
+    start_worker()
+    parties(xingtu_cli)
+    publish(xingtu_cli)
+    key = "order-1:order_published:creator"
+    webhook.wait_for(lambda: notes(db)[key].status is NotificationStatus.DEAD, WAIT, "the SMS to end dead")
+    assert notes(db)[key].attempts == 1 and webhook.keys().count(key) == 1
+    revived = xingtu_cli("--json", "notifications", "retry", notes(db)[key].id)
+    assert revived.returncode == 0 and json.loads(revived.stdout)["status"] == "pending"
+    webhook.wait_for(lambda: notes(db)[key].status is NotificationStatus.SENT, WAIT, "the retried SMS")
+
+
+def test_writers_do_not_wait_for_a_broker_that_never_answers(start_worker, xingtu_cli, webhook, db):
+    parties(xingtu_cli)
+    with socket.socket() as blackhole:  # accepts connections, never answers
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(16)
+        dead_broker = f"redis://127.0.0.1:{blackhole.getsockname()[1]}/0"
+        started = datetime.now()
+        published = xingtu_cli("--json", "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 5,
+                               "--title", "t", env={"XINGTU_BROKER_URL": dead_broker})  # fmt: skip
+        took = (datetime.now() - started).total_seconds()
+    assert published.returncode == 0 and "the outbox sweep will send them" in published.stderr
+    assert took < 10, f"publish took {took} s with the broker silent"
+    start_worker()
+    webhook.wait_for(lambda: "order-1:order_published:creator" in webhook.keys(), WAIT, "the sweep to send it")
+
+
+def test_xingtu_worker_is_back_at_work_after_sigkill(start_worker, xingtu_cli, webhook, db):
+    parties(xingtu_cli)
+    first = start_worker(xingtu=True)
+    publish(xingtu_cli)
+    webhook.wait_for(lambda: "order-1:order_published:creator" in webhook.keys(), WAIT, "the first worker to send")
+    first.kill()
+    start_worker(xingtu=True)
+    publish(xingtu_cli, env={"XINGTU_ACCEPT_WINDOW": "2"})
+    wanted = {"order-2:order_cancelled:creator", "order-2:order_cancelled:client"}
+    webhook.wait_for(lambda: wanted <= set(webhook.keys()), 1 + 4 + 2 + 5, "the restarted worker to cancel order 2")
