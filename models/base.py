@@ -7,7 +7,7 @@ as on PostgreSQL. A naive datetime is refused at bind time: it is always a bug, 
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Enum, Integer, MetaData, text
+from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, DateTime, Enum, Integer, MetaData, literal_column, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -58,6 +58,13 @@ def partial(condition: str) -> dict:
     """Keyword arguments that make an ``Index`` partial on both backends (an index of due rows only)."""
     clause = text(condition)
     return {"sqlite_where": clause, "postgresql_where": clause}
+
+
+def inline(value: enum.StrEnum) -> ColumnElement:
+    """A state constant written into the SQL instead of bound as a parameter. Only then can a partial
+    index whose predicate names that state serve the query in every plan: neither SQLite nor a
+    PostgreSQL generic plan (psycopg prepares a statement after five runs) can see through ``$1``."""
+    return literal_column(f"'{value.value}'")
 
 
 class Base(DeclarativeBase):

@@ -69,16 +69,9 @@ class Order(Base):
             name="completed_after_upload",
         ),
         Index("ix_orders_status_id", "status", "id"),
-        Index(
-            "ix_orders_due_acceptance",
-            "accept_deadline",
-            **partial("status = 'pending'"),
-        ),
-        Index(
-            "ix_orders_due_reminder",
-            "remind_at",
-            **partial("remind_at IS NOT NULL"),
-        ),
+        # Due-timer indexes hold only rows that can still become due, in the order a claim reads them.
+        Index("ix_orders_due_acceptance", "accept_deadline", "id", **partial("status = 'pending'")),
+        Index("ix_orders_due_reminder", "remind_at", "id", **partial("remind_at IS NOT NULL")),
     )
 
     @property
@@ -127,11 +120,7 @@ class CancellationRequest(Base):
             unique=True,
             **partial("status = 'open'"),
         ),
-        Index(
-            "ix_cancellation_requests_due",
-            "respond_by",
-            **partial("status = 'open'"),
-        ),
+        Index("ix_cancellation_requests_due", "respond_by", "id", **partial("status = 'open'")),
     )
 
     @property

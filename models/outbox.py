@@ -42,9 +42,5 @@ class Notification(Base):
         CheckConstraint("recipient_role IN ('client', 'creator')", name="recipient_role_valid"),
         one_of("status", NotificationStatus),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        Index(
-            "ix_notifications_due",
-            "due_at",
-            **partial("status IN ('pending', 'sending')"),
-        ),
+        Index("ix_notifications_due", "due_at", "id", **partial("status IN ('pending', 'sending')")),
     )

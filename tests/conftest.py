@@ -58,20 +58,24 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def postgres_url(postgres_database):
+    """The run's PostgreSQL database, every table emptied."""
+    engine = make_engine(postgres_database)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return postgres_database
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def database_url(request, tmp_path, sqlite_template):
-    """An empty, migrated database: a copy of the SQLite template, or the run's PostgreSQL database
-    with every table truncated."""
+    """An empty, migrated database: a copy of the SQLite template, or the run's PostgreSQL one."""
     if request.param == "sqlite":
         path = tmp_path / "xingtu.db"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
-    url = request.getfixturevalue("postgres_database")
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    engine.dispose()
-    return url
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

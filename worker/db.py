@@ -41,6 +41,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_S})
+    elif parsed.get_driver_name() == "psycopg":
+        # psycopg prepares a statement after five runs; PostgreSQL may then settle on a generic plan,
+        # which guesses a third of the rows are due and reads whole tables. Plan every run instead:
+        # the scan's statements take well under a millisecond to plan.
+        kwargs.setdefault("connect_args", {"prepare_threshold": None})
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -123,8 +123,8 @@ def upgrade() -> None:
     op.create_index("ix_orders_client_id", "orders", ["client_id"])
     op.create_index("ix_orders_creator_id", "orders", ["creator_id"])
     op.create_index("ix_orders_status_id", "orders", ["status", "id"])
-    op.create_index("ix_orders_due_acceptance", "orders", ["accept_deadline"], **_partial("status = 'pending'"))
-    op.create_index("ix_orders_due_reminder", "orders", ["remind_at"], **_partial("remind_at IS NOT NULL"))
+    op.create_index("ix_orders_due_acceptance", "orders", ["accept_deadline", "id"], **_partial("status = 'pending'"))
+    op.create_index("ix_orders_due_reminder", "orders", ["remind_at", "id"], **_partial("remind_at IS NOT NULL"))
 
     _table(
         "cancellation_requests",
@@ -153,7 +153,7 @@ def upgrade() -> None:
         **_partial("status = 'open'"),
     )
     op.create_index(
-        "ix_cancellation_requests_due", "cancellation_requests", ["respond_by"], **_partial("status = 'open'")
+        "ix_cancellation_requests_due", "cancellation_requests", ["respond_by", "id"], **_partial("status = 'open'")
     )
 
     _table(
@@ -214,7 +214,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_notifications_order_id", "notifications", ["order_id"])
     op.create_index(
-        "ix_notifications_due", "notifications", ["due_at"], **_partial("status IN ('pending', 'sending')")
+        "ix_notifications_due", "notifications", ["due_at", "id"], **_partial("status IN ('pending', 'sending')")
     )
     _create_guards()
 

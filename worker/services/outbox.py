@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Notification
+from models.base import inline
 from models.states import NotificationStatus as Status
 from worker.clock import utcnow
 from worker.db import transaction
@@ -65,7 +66,7 @@ def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> time
 
 
 def due_query(now: datetime):
-    return select(Notification.id).where(Notification.status.in_(DUE), Notification.due_at <= now)
+    return select(Notification.id).where(Notification.status.in_([inline(s) for s in DUE]), Notification.due_at <= now)
 
 
 def claim(session: Session, now: datetime, *, lease: timedelta, limit: int, ids: Sequence[int] | None = None):

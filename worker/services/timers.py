@@ -1,8 +1,8 @@
 """Timers: acceptance timeouts, cancellation response timeouts and acceptance reminders.
 
 Set-based: each function claims up to ``limit`` due rows with one statement (on PostgreSQL
-``FOR NO KEY UPDATE SKIP LOCKED`` in id order, so scans running at once split the work and no timeout
-is applied twice), writes their records with multi-row INSERTs and returns how many it applied.
+``FOR NO KEY UPDATE SKIP LOCKED``, so scans running at once split the work and no timeout is applied
+twice), writes their records with multi-row INSERTs and returns how many it applied.
 Restricted to one order, the same functions settle a timer that is due when an action touches it.
 """
 
@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from models import CancellationRequest as Request, Order
+from models.base import inline
 from models.states import CancelReason, NotificationKind, OrderStatus, RequestStatus, Role, TimeoutPolicy
 from worker import rules
 from worker.services import effects
@@ -37,19 +38,21 @@ class ScanResult:
 
 
 def _due_acceptance(now: datetime) -> tuple:
-    return Order.status == OrderStatus.PENDING, Order.accept_deadline <= now
+    return Order.status == inline(OrderStatus.PENDING), Order.accept_deadline <= now
 
 
 def _due_response(now: datetime) -> tuple:
-    return Request.status == RequestStatus.OPEN, Request.respond_by <= now
+    return Request.status == inline(RequestStatus.OPEN), Request.respond_by <= now
 
 
 def _due_reminder(now: datetime) -> tuple:
-    return Order.remind_at <= now, Order.status == OrderStatus.PENDING, Order.accept_deadline > now
+    return Order.remind_at <= now, Order.status == inline(OrderStatus.PENDING), Order.accept_deadline > now
 
 
 def _claim(query, limit: int, order_id: int | None, *, of=None):
-    """Due rows in id order, skipping rows another transaction holds; optionally one order's only."""
+    """Due rows, skipping rows another transaction holds; optionally one order's only. Callers order by
+    (due instant, id): the column order of the partial index, so a claim reads one batch of index
+    entries (most overdue first) instead of sorting every due row."""
     if order_id is not None:
         query = query.where(Order.id == order_id)
     return query.limit(limit).with_for_update(of=of, skip_locked=True, key_share=True)
@@ -65,7 +68,7 @@ def _claimed_ids(query, limit: int, order_id: int | None):
 
 def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int | None = None) -> int:
     """Cancel pending orders whose acceptance deadline has come: nothing paid, everything refunded."""
-    claimed = _claimed_ids(select(Order.id).where(*_due_acceptance(now)).order_by(Order.id), limit, order_id)
+    claimed = _claimed_ids(select(Order.id).where(*_due_acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id)
     rows = session.execute(
         update(Order)
         .where(Order.id.in_(claimed), Order.status == OrderStatus.PENDING)
@@ -97,13 +100,19 @@ def time_out_requests(
 ) -> int:
     """Settle open cancellation requests past their respond-by instant, as ``policy`` says: confirm
     them with the quote frozen at request time, or let them lapse while the order goes on."""
+    # The due requests are picked first, from their partial index, and drive the join: left to
+    # itself, SQLite would walk every order when few requests exist.
+    due = select(Request).where(*_due_response(now)).order_by(Request.respond_by, Request.id).limit(limit)
+    if order_id is not None:
+        due = due.where(Request.order_id == order_id)
+    due = due.subquery("due")
     query = (
         select(Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
-        .add_columns(Request.id.label("request_id"), Request.initiator, Request.reason)
-        .add_columns(Request.respond_by, Request.compensation_fen)
-        .join(Request, Request.order_id == Order.id)
-        .where(*_due_response(now))
-        .order_by(Order.id)
+        .add_columns(due.c.id.label("request_id"), due.c.initiator, due.c.reason)
+        .add_columns(due.c.respond_by, due.c.compensation_fen)
+        .select_from(due)
+        .join(Order, Order.id == due.c.order_id)
+        .order_by(due.c.respond_by, due.c.id)
     )
     rows = session.execute(_claim(query, limit, order_id, of=Order)).all()
     if not rows:
@@ -141,7 +150,7 @@ def time_out_requests(
 
 def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
     """Write the acceptance reminder of pending orders whose reminder time has come, once each."""
-    claimed = _claimed_ids(select(Order.id).where(*_due_reminder(now)).order_by(Order.id), limit, None)
+    claimed = _claimed_ids(select(Order.id).where(*_due_reminder(now)).order_by(Order.remind_at, Order.id), limit, None)
     rows = session.execute(
         update(Order)
         .where(Order.id.in_(claimed), Order.remind_at.is_not(None))
