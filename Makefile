@@ -1,4 +1,5 @@
-# The README's commands: `make run` and `make test`. Everything lives in .venv; nothing global changes.
+# The README's commands: `make run` and `make test`. Everything lives in .venv; nothing global changes
+# except that `make run` starts a local redis-server when no Redis answers and one is installed.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -17,7 +18,8 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/xingtu db upgrade
-	@echo "Ready: $(BIN)/xingtu --help lists the commands (database: $${XINGTU_DATABASE_URL:-sqlite:///xingtu.db})."
+	@.ci/ensure-redis
+	exec $(BIN)/xingtu worker
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

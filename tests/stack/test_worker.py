@@ -3,6 +3,7 @@ worker, transient and permanent provider failures."""
 
 import json
 import socket
+import urllib.request
 from collections import Counter
 from datetime import datetime
 
@@ -172,3 +173,18 @@ def test_xingtu_worker_is_back_at_work_after_sigkill(start_worker, xingtu_cli, w
     publish(xingtu_cli, env={"XINGTU_ACCEPT_WINDOW": "2"})
     wanted = {"order-2:order_cancelled:creator", "order-2:order_cancelled:client"}
     webhook.wait_for(lambda: wanted <= set(webhook.keys()), 1 + 4 + 2 + 5, "the restarted worker to cancel order 2")
+
+
+def test_the_worker_serves_metrics(start_worker, xingtu_cli, webhook, db):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start_worker(env={"XINGTU_METRICS_PORT": str(port)})
+    parties(xingtu_cli)
+    publish(xingtu_cli)
+    webhook.wait_for(lambda: notes(db)["order-1:order_published:creator"].status is NotificationStatus.SENT, WAIT, "sent")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    assert 'xingtu_orders{status="pending"} 1.0' in metrics
+    assert 'xingtu_notifications{status="sent"} 1.0' in metrics
+    assert "xingtu_notifications_sent_total 1.0" in metrics and "xingtu_overdue_pending_orders 0.0" in metrics

@@ -53,10 +53,10 @@ class Sender(Protocol):
 
 
 class ConsoleSender:
-    """Prints each message, phone masked; the default, for development and demos."""
+    """Prints each message to stderr, phone masked; the default, for development and demos."""
 
     def __init__(self, settings: Settings | None = None, stream: TextIO | None = None):
-        self.stream = stream or sys.stdout
+        self.stream = stream or sys.stderr  # stdout belongs to the CLI's own output (--json)
 
     def send(self, sms: Sms) -> str:
         print(f"[sms {sms.id}] to {mask(sms.to)}: {sms.text}", file=self.stream, flush=True)

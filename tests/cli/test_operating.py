@@ -1,0 +1,44 @@
+"""The operator's commands: status, sending the outbox by hand, reviving a dead notification."""
+
+from freezegun import freeze_time
+
+
+def test_status_counts_what_is_overdue(xingtu):
+    xingtu("client", "add", "--name", "品牌", "--phone", "13800000001")
+    xingtu("creator", "add", "--name", "达人", "--phone", "13900000002")
+    with freeze_time("2026-11-27 04:00:00"):
+        for _ in range(2):
+            xingtu("order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "t")
+    with freeze_time("2026-11-28 04:00:30"):
+        report = xingtu("--json", "status").json
+        text = xingtu("status").stdout
+    assert report["orders"] == {"pending": 2, "accepted": 0, "completed": 0, "cancelled": 0}
+    assert (report["overdue_pending_orders"], report["oldest_overdue_pending_seconds"]) == (2, 30.0)
+    assert report["notifications"]["pending"] == 2 and report["due_notifications"] == 2
+    assert report["oldest_due_notification_seconds"] == 86_430.0
+    assert "overdue pending  2 (oldest 30 s)" in text
+    with freeze_time("2026-11-28 04:01:00"):
+        xingtu("scan")
+        after = xingtu("--json", "status").json
+    assert after["overdue_pending_orders"] == 0 and after["totals"]["orders_expired"] == 2
+
+
+def test_dispatch_sends_everything_due_with_the_console_sender(xingtu):
+    xingtu("client", "add", "--name", "品牌", "--phone", "13800000001")
+    xingtu("creator", "add", "--name", "达人", "--phone", "13900000002")
+    xingtu("order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "夏季")
+    sent = xingtu("--json", "notifications", "dispatch")
+    assert sent.json == {"sent": 1, "retrying": 0, "dead": 0, "released": 0}
+    assert "[sms order-1:order_published:creator] to +86139****0002: 【星图】您收到新任务《夏季》" in sent.stderr
+    (note,) = xingtu("--json", "notifications", "list", "--status", "sent").json
+    assert note["attempts"] == 1 and note["sent_at"] is not None
+    assert xingtu("--json", "notifications", "dispatch").json["sent"] == 0
+
+
+def test_retry_refuses_what_is_not_dead(xingtu):
+    xingtu("client", "add", "--name", "品牌", "--phone", "13800000001")
+    xingtu("creator", "add", "--name", "达人", "--phone", "13900000002")
+    xingtu("order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "t")
+    refused = xingtu("--json", "notifications", "retry", 1)
+    assert refused.code == 1 and refused.json["error"]["code"] == "invalid_state"
+    assert xingtu("--json", "notifications", "retry", 99).json["error"]["code"] == "not_found"
