@@ -1,58 +1,15 @@
-"""The Celery application: ``celery -A worker.app worker`` / ``beat``, or ``xingtu worker`` for both.
+"""The Celery application, for ``celery -A worker.app worker`` / ``beat`` and ``xingtu worker``.
 
-JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch, sends) are
-acknowledged late and rejected back to the queue if their worker dies; beat entries expire within
-their interval so a stalled queue never piles up duplicates.
+Settings are read here, once, when the worker starts; a bad value stops it with the variable named.
 """
 
-from celery import Celery, signals
-
+from worker.celery_app import make_app
+from worker.errors import SettingsError
 from worker.settings import Settings
 
+try:
+    settings = Settings.from_env()
+except SettingsError as error:
+    raise SystemExit(f"error: {error.message}") from None
 
-def make_app(settings: Settings) -> Celery:
-    app = Celery("xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"])
-    scan_every = settings.scan_interval.total_seconds()
-    dispatch_every = settings.dispatch_interval.total_seconds()
-    app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        result_accept_content=["json"],
-        event_serializer="json",
-        enable_utc=True,
-        timezone="UTC",
-        worker_prefetch_multiplier=1,
-        task_acks_late=False,  # per task: only the idempotent ones (see worker.tasks)
-        result_expires=86_400,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": 5, "socket_timeout": 30},
-        worker_hijack_root_logger=True,
-        beat_schedule={
-            "scan": {"task": "xingtu.scan", "schedule": scan_every, "options": {"expires": scan_every}},
-            "dispatch": {"task": "xingtu.dispatch", "schedule": dispatch_every, "options": {"expires": dispatch_every}},
-        },
-        # For the separate beat of docker-compose (celery-redbeat): its lock must not outlive a scan
-        # interval plus a send lease, or a restarted beat would wait longer than that to take over.
-        redbeat_redis_url=settings.broker_url,
-        redbeat_lock_timeout=int(scan_every + settings.send_lease.total_seconds()),
-        beat_max_loop_interval=min(scan_every, dispatch_every),
-    )
-    if settings.metrics_port:
-        signals.worker_init.connect(_metrics_server(app, settings), weak=False)
-    return app
-
-
-def _metrics_server(app: Celery, settings: Settings):
-    def serve(sender=None, **_):
-        if getattr(sender, "app", None) is app:  # signals are global: serve for this app's worker only
-            from worker.metrics import serve as start
-            from worker.runtime import Runtime
-
-            start(settings.metrics_port, Runtime.build(settings, app).sessions)
-
-    return serve
-
-
-settings = Settings.from_env()
 app = make_app(settings)

@@ -11,6 +11,8 @@ SMS_CAPABLE = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 def normalise(raw: str, regions: tuple[str, ...]) -> str:
     """E.164 for a mobile number of one of ``regions``; a number without ``+`` is read as the first."""
     text = (raw or "").strip()
+    if any(char.isalpha() for char in text):
+        raise InvalidInput("phone", f"phone {raw!r} has letters in it; give digits only, e.g. 13812341234")
     try:
         number = phonenumbers.parse(text, regions[0])
     except NumberParseException:

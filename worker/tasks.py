@@ -64,7 +64,7 @@ def send_notifications(ids: list[int]) -> dict:
 
 
 def _id(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**63:
         raise InvalidInput(name, f"{name} must be a positive whole-number id; got {value!r}")
     return value
 

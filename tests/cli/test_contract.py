@@ -114,6 +114,8 @@ def test_a_refusal_exits_1_names_the_problem_and_writes_nothing(xingtu, parties,
         ["cancel", "confirm", "1"],  # neither side
         ["cancel", "confirm", "1", "--client", "1", "--creator", "2"],
         ["order", "list", "--status", "lost"],
+        ["order", "show", "1180591620717411303424"],
+        ["order", "show", "0"],
         ["order", "fly"],
     ],
 )

@@ -59,3 +59,21 @@ def test_the_installed_console_script(tmp_path):
     missing = run("--json", "order", "show", "9")
     assert missing.returncode == 1 and '"code": "not_found"' in missing.stdout
     assert run("--help").returncode == 0 and "Usage: xingtu" in run("--help").stdout
+
+
+@pytest.mark.parametrize("command", [["--json", "order", "list"], ["--json", "worker"], ["--json", "scan"]])
+def test_a_bad_setting_is_one_clear_line_in_a_fresh_process(tmp_path, command):
+    script = shutil.which("xingtu", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "XINGTU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "XINGTU_CANCEL_TIMEOUT_POLICY": "never"}
+    result = subprocess.run([script, *command], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == "error: XINGTU_CANCEL_TIMEOUT_POLICY='never' must be one of: auto_confirm, lapse\n"
+    assert '"code": "invalid_setting"' in result.stdout
+
+
+def test_the_worker_entry_point_names_a_bad_setting(tmp_path):
+    celery = shutil.which("celery", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "XINGTU_SCAN_INTERVAL": "often"}
+    result = subprocess.run([celery, "-A", "worker.app", "worker"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "error: XINGTU_SCAN_INTERVAL='often' is not a duration" in result.stderr

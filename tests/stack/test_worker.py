@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import Notification, Order
 from models.states import NotificationStatus
-from worker.app import make_app
+from worker.celery_app import make_app
 from worker.db import make_engine, session_factory
 from worker.settings import Settings
 from tests.stack.conftest import REDIS_URL

@@ -9,7 +9,9 @@ from worker.errors import InvalidInput
 CN = ("CN",)
 
 
-@pytest.mark.parametrize("raw", ["13812341234", "+8613812341234", "+86 138 1234 1234", " 138-1234-1234 "])
+@pytest.mark.parametrize(
+    "raw", ["13812341234", "+8613812341234", "+86 138 1234 1234", " 138-1234-1234 ", "0086 13812341234", "１３８１２３４１２３４"]
+)
 def test_chinese_mobiles_normalise_to_e164(raw):
     assert phones.normalise(raw, CN) == "+8613812341234"
 
@@ -18,7 +20,9 @@ def test_chinese_mobiles_normalise_to_e164(raw):
     "raw, says",
     [
         ("", "not a phone number"),
-        ("abc", "not a phone number"),
+        ("abc", "has letters"),
+        ("13800138888x", "has letters"),
+        ("13800138888 ext. 12", "has letters"),
         ("12345", "not a valid number"),
         ("+16502530000", "is a US number"),
         ("+442079460000", "is a GB number"),

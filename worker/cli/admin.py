@@ -4,7 +4,7 @@ import click
 
 from models.states import NotificationStatus
 from worker import jobs, schema
-from worker.cli.app import App, pass_app
+from worker.cli.app import ID, App, pass_app
 from worker.cli.render import NOTIFICATION_HEADER, dispatch_text, notification_row, scan_text, status_text, upgrade_text
 from worker.clock import utcnow
 from worker.serialize import notification_json
@@ -44,7 +44,7 @@ def notifications() -> None:
 
 @notifications.command(name="list", help="List outbox notifications in id order (phones masked).")
 @click.option("--status", type=click.Choice([s.value for s in NotificationStatus]), help="Only this status.")
-@click.option("--order", "order_id", type=int, help="Only this order's.")
+@click.option("--order", "order_id", type=ID, help="Only this order's.")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, order_id: int | None, limit: int | None) -> None:
@@ -66,7 +66,7 @@ def dispatch(app: App) -> None:
 
 
 @notifications.command(help="Give a dead notification a fresh set of attempts, due now.")
-@click.argument("notification_id", metavar="ID", type=int)
+@click.argument("notification_id", metavar="ID", type=ID)
 @pass_app
 def retry(app: App, notification_id: int) -> None:
     note = app.act(outbox.revive, notification_id=notification_id)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import schema, serialize
-from worker.app import make_app
+from worker.celery_app import make_app
 from worker.cli.render import order_text
 from worker.clock import utcnow
 from worker.db import make_engine, masked, session_factory, transaction
@@ -106,3 +106,5 @@ def unavailable(url: str, exc: OperationalError) -> DatabaseError:
 
 
 pass_app = click.make_pass_decorator(App)
+# Row ids are 64-bit: anything outside is a usage error here, not an overflow in the database.
+ID = click.IntRange(min=1, max=2**63 - 1)

@@ -5,15 +5,15 @@ import functools
 import click
 
 from models.states import Role
-from worker.cli.app import App, pass_app
+from worker.cli.app import ID, App, pass_app
 from worker.services import cancellation
 
 
 def as_party(command):
     """Add ``--client ID | --creator ID`` (exactly one) and pass ``role, actor_id`` on."""
 
-    @click.option("--client", "client_id", type=int, help="Act as this client.")
-    @click.option("--creator", "creator_id", type=int, help="Act as this creator.")
+    @click.option("--client", "client_id", type=ID, help="Act as this client.")
+    @click.option("--creator", "creator_id", type=ID, help="Act as this creator.")
     @functools.wraps(command)
     def wrapper(*args, client_id: int | None, creator_id: int | None, **kwargs):
         if (client_id is None) == (creator_id is None):
@@ -30,7 +30,7 @@ def cancel() -> None:
 
 
 @cancel.command(help="Ask to cancel. On a pending order it takes effect at once (a creator's request declines it).")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @as_party
 @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
 @pass_app
@@ -39,7 +39,7 @@ def request(app: App, order_id: int, role: Role, actor_id: int, reason: str) -> 
 
 
 @cancel.command(help="Agree to the other side's request: the order is cancelled and the quote settled.")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @as_party
 @pass_app
 def confirm(app: App, order_id: int, role: Role, actor_id: int) -> None:
@@ -47,7 +47,7 @@ def confirm(app: App, order_id: int, role: Role, actor_id: int) -> None:
 
 
 @cancel.command(help="Refuse the other side's request: the order goes on.")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @as_party
 @click.option("--reason", help="Why (optional), 1 to 500 characters.")
 @pass_app
@@ -56,7 +56,7 @@ def reject(app: App, order_id: int, role: Role, actor_id: int, reason: str | Non
 
 
 @cancel.command(help="Take back your own request: the order goes on.")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @as_party
 @pass_app
 def withdraw(app: App, order_id: int, role: Role, actor_id: int) -> None:

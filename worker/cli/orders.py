@@ -3,7 +3,7 @@
 import click
 
 from models.states import OrderStatus
-from worker.cli.app import App, pass_app
+from worker.cli.app import ID, App, pass_app
 from worker.cli.render import EVENT_HEADER, ORDER_HEADER, event_row, order_row, order_text
 from worker.serialize import event_json, order_json
 from worker.services import cancellation, orders, queries
@@ -15,8 +15,8 @@ def order() -> None:
 
 
 @order.command(help="Publish an order: escrow the amount and start the acceptance window.")
-@click.option("--client", "client_id", required=True, type=int, help="The publishing client's id.")
-@click.option("--creator", "creator_id", required=True, type=int, help="The creator it is offered to.")
+@click.option("--client", "client_id", required=True, type=ID, help="The publishing client's id.")
+@click.option("--creator", "creator_id", required=True, type=ID, help="The creator it is offered to.")
 @click.option("--amount-fen", required=True, help="Amount in fen (1 yuan = 100 fen), 1 to 100000000000.")
 @click.option("--title", required=True, help="Title, 1 to 100 characters.")
 @pass_app
@@ -25,16 +25,16 @@ def publish(app: App, client_id: int, creator_id: int, amount_fen: str, title: s
 
 
 @order.command(help="Accept a pending order, before its acceptance deadline.")
-@click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--creator", "creator_id", required=True, type=int, help="The order's creator.")
+@click.argument("order_id", metavar="ORDER", type=ID)
+@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
 @pass_app
 def accept(app: App, order_id: int, creator_id: int) -> None:
     app.emit_order(app.act(orders.accept, order_id=order_id, creator_id=creator_id))
 
 
 @order.command(help="Decline a pending order: it is cancelled at once, nothing is paid.")
-@click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--creator", "creator_id", required=True, type=int, help="The order's creator.")
+@click.argument("order_id", metavar="ORDER", type=ID)
+@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
 @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
 @pass_app
 def decline(app: App, order_id: int, creator_id: int, reason: str) -> None:
@@ -42,8 +42,8 @@ def decline(app: App, order_id: int, creator_id: int, reason: str) -> None:
 
 
 @order.command(help="Record a video upload; the first one means production has started.")
-@click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--creator", "creator_id", required=True, type=int, help="The order's creator.")
+@click.argument("order_id", metavar="ORDER", type=ID)
+@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
 @click.option("--video", required=True, help="A reference to the uploaded video.")
 @pass_app
 def upload(app: App, order_id: int, creator_id: int, video: str) -> None:
@@ -51,15 +51,15 @@ def upload(app: App, order_id: int, creator_id: int, video: str) -> None:
 
 
 @order.command(help="Complete an order with at least one upload: the creator is paid in full.")
-@click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--client", "client_id", required=True, type=int, help="The order's client.")
+@click.argument("order_id", metavar="ORDER", type=ID)
+@click.option("--client", "client_id", required=True, type=ID, help="The order's client.")
 @pass_app
 def complete(app: App, order_id: int, client_id: int) -> None:
     app.emit_order(app.act(orders.complete, order_id=order_id, client_id=client_id))
 
 
 @order.command(help="Show an order and its latest cancellation request.")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @pass_app
 def show(app: App, order_id: int) -> None:
     app.emit(app.read(lambda session: order_json(queries.order(session, order_id))), order_text)
@@ -76,7 +76,7 @@ def list_(app: App, status: str | None, limit: int | None) -> None:
 
 
 @order.command(help="The audit trail of an order, oldest first.")
-@click.argument("order_id", metavar="ORDER", type=int)
+@click.argument("order_id", metavar="ORDER", type=ID)
 @pass_app
 def history(app: App, order_id: int) -> None:
     events = app.read(lambda session: [event_json(e) for e in queries.history(session, order_id)])

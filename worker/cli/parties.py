@@ -3,7 +3,7 @@
 import click
 
 from models import Client, Creator
-from worker.cli.app import App, pass_app
+from worker.cli.app import ID, App, pass_app
 from worker.cli.render import party_text
 from worker.serialize import party_json
 from worker.services import parties
@@ -22,7 +22,7 @@ def _group(model: type[Client] | type[Creator], word: str) -> click.Group:
         app.emit(party_json(app.act(parties.add, model=model, name=name, phone=phone)), party_text)
 
     @group.command(help=f"Show a {word}.")
-    @click.argument("party_id", metavar="ID", type=int)
+    @click.argument("party_id", metavar="ID", type=ID)
     @pass_app
     def show(app: App, party_id: int) -> None:
         app.emit(app.read(lambda session: party_json(parties.get(session, model, party_id))), party_text)

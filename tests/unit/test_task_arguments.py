@@ -1,0 +1,31 @@
+"""The task API refuses malformed calls with a structured error before touching the database."""
+
+import pytest
+
+from worker import tasks
+
+
+@pytest.mark.parametrize(
+    "task, kwargs, code, says",
+    [
+        (tasks.accept_order, {"order_id": "7", "creator_id": 1}, "invalid_order_id", "order_id must be a positive"),
+        (tasks.accept_order, {"order_id": 2**70, "creator_id": 1}, "invalid_order_id", "got 1180591620717411303424"),
+        (tasks.accept_order, {"order_id": True, "creator_id": 1}, "invalid_order_id", "got True"),
+        (tasks.accept_order, {"order_id": 1, "creator_id": 0}, "invalid_creator_id", "creator_id must be"),
+        (tasks.accept_order, {"order_id": 1}, "invalid_arguments", "creator_id"),
+        (tasks.accept_order, {"order_id": 1, "creator_id": 1, "extra": 1}, "invalid_arguments", "extra"),
+        (tasks.request_cancellation, {"order_id": 1, "reason": "r"}, "invalid_party", "exactly one of"),
+        (tasks.request_cancellation, {"order_id": 1, "reason": "r", "client_id": 1, "creator_id": 2}, "invalid_party",
+         "exactly one of"),
+        (tasks.publish_order, {"client_id": 1, "creator_id": 2, "title": "t"}, "invalid_arguments", "amount_fen"),
+    ],
+)  # fmt: skip
+def test_malformed_calls(task, kwargs, code, says):
+    error = task(**kwargs)["error"]
+    assert error["code"] == code and says in error["message"]
+
+
+def test_arguments_by_position_are_refused():
+    assert tasks.accept_order(1, 2)["error"] == {
+        "code": "invalid_arguments", "message": "pass arguments by name (kwargs), not by position",
+    }  # fmt: skip
