@@ -28,6 +28,7 @@ def make_app(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"socket_connect_timeout": 5, "socket_timeout": 30},
         worker_hijack_root_logger=True,
+        worker_redirect_stdouts_level="INFO",  # the console sender's lines are information, not warnings
         beat_schedule={
             "scan": {"task": "xingtu.scan", "schedule": scan_every, "options": {"expires": scan_every}},
             "dispatch": {"task": "xingtu.dispatch", "schedule": dispatch_every, "options": {"expires": dispatch_every}},
