@@ -45,7 +45,7 @@ def order_text(order: dict[str, Any]) -> str:
     if request:
         pairs += [
             ("cancellation", f"#{request['id']} by {request['initiator']}, {request['status']},"
-             f" creator gets {_money(request['compensation_fen'])}"),  # fmt: skip
+             f" quoted {_money(request['compensation_fen'])} to the creator"),  # fmt: skip
             ("  reason", request["reason"]),
             ("  requested", _when(request["requested_at"])),
             ("  respond by", request["respond_by"] and _when(request["respond_by"])),
