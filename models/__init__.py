@@ -6,15 +6,18 @@ from models.ledger import LedgerEntry
 from models.orders import MAX_AMOUNT_FEN, CancellationRequest, Order
 from models.outbox import Notification
 from models.parties import Client, Creator
+from models.sanctions import CreatorEvent, Violation
 
 __all__ = [
     "Base",
     "CancellationRequest",
     "Client",
     "Creator",
+    "CreatorEvent",
     "LedgerEntry",
     "MAX_AMOUNT_FEN",
     "Notification",
     "Order",
     "OrderEvent",
+    "Violation",
 ]

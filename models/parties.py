@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Id
+from models.base import Base, Id, one_of, partial
+from models.states import CreatorStatus
 
 
 class Party:
@@ -22,4 +23,18 @@ class Client(Party, Base):
 
 
 class Creator(Party, Base):
+    """A creator, and where they stand on the penalty ladder: ``violation_count`` numbers the next
+    violation (under this row's lock), ``suspended_until`` is set exactly while suspended."""
+
     __tablename__ = "creators"
+
+    status: Mapped[CreatorStatus] = mapped_column(default=CreatorStatus.ACTIVE, server_default="active")
+    suspended_until: Mapped[datetime | None]
+    violation_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    __table_args__ = (
+        one_of("status", CreatorStatus),
+        CheckConstraint("(status = 'suspended') = (suspended_until IS NOT NULL)", name="suspended_until_set"),
+        CheckConstraint("violation_count >= 0", name="violation_count"),
+        Index("ix_creators_due_lift", "suspended_until", "id", **partial("status = 'suspended'")),
+    )

@@ -71,3 +71,18 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"
+
+
+class CreatorStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    BANNED = "banned"
+
+
+class Sanction(StrEnum):
+    """The penalty ladder for off-platform deals (私下接单), one step per violation."""
+
+    POST_TAKEDOWN = "post_takedown"  # 删帖
+    SUSPENDED_7D = "suspended_7d"  # 封号七天
+    SUSPENDED_3M = "suspended_3m"  # 封号三个月
+    PERMANENT_BAN = "permanent_ban"  # 永久封号

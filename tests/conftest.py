@@ -18,7 +18,10 @@ from tests.market import Market
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"
-TABLES = "notifications, order_events, ledger_entries, cancellation_requests, orders, creators, clients"
+TABLES = (
+    "notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, violations,"
+    " creators, clients"
+)
 
 
 def service_missing(what: str, error: Exception) -> None:

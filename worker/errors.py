@@ -76,3 +76,9 @@ class NothingUploaded(InvalidState):
     """An order can be completed only after its creator uploaded at least one video."""
 
     code = "no_upload"
+
+
+class CreatorSanctioned(XingtuError):
+    """The creator is suspended or banned for off-platform deals."""
+
+    code = "creator_sanctioned"

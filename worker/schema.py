@@ -26,12 +26,27 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> dict:
-    """Create or upgrade the schema to the newest revision; running it again changes nothing."""
-    with engine.begin() as connection:
-        before = current_revision(connection)
-        command.upgrade(_config(connection), "head")
-        after = current_revision(connection)
+def upgrade(engine: Engine, revision: str = "head") -> dict:
+    """Create or upgrade the schema to the newest revision; running it again changes nothing.
+
+    On SQLite a migration may rebuild a table (Alembic's batch mode), which foreign keys pointing at
+    it would refuse; as SQLite prescribes, enforcement is off for the migration (it can only be
+    switched outside a transaction) and every reference is checked before the commit.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                before = current_revision(connection)
+                command.upgrade(_config(connection), revision)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise DatabaseError(f"the migration left broken references, nothing was changed: {broken[:5]}")
+                after = current_revision(connection)
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
     return {
         "database": masked(engine.url.render_as_string(hide_password=False)),
         "from_revision": before,

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from models import CancellationRequest, Client, Creator, Notification, Order, OrderEvent
+from models import CancellationRequest, Client, Creator, Notification, Order, OrderEvent, Violation
 from worker.phones import mask
 
 
@@ -49,7 +49,24 @@ def order_json(order: Order) -> dict[str, Any]:
 
 
 def party_json(party: Client | Creator) -> dict[str, Any]:
-    return {"id": party.id, "name": party.name, "phone": mask(party.phone), "created_at": instant(party.created_at)}
+    shown = {"id": party.id, "name": party.name, "phone": mask(party.phone), "created_at": instant(party.created_at)}
+    if isinstance(party, Creator):
+        shown.update(
+            status=party.status.value, suspended_until=instant(party.suspended_until), violations=party.violation_count
+        )
+    return shown
+
+
+def violation_json(violation: Violation) -> dict[str, Any]:
+    return {
+        "id": violation.id,
+        "creator_id": violation.creator_id,
+        "violation_number": violation.number,
+        "sanction": violation.sanction.value,
+        "suspended_until": instant(violation.suspended_until),
+        "at": instant(violation.at),
+        "evidence": violation.evidence,
+    }
 
 
 def event_json(event: OrderEvent) -> dict[str, Any]:

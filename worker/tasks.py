@@ -18,8 +18,8 @@ from worker.clock import utcnow
 from worker.db import transaction
 from worker.errors import InvalidInput, XingtuError
 from worker.runtime import Runtime
-from worker.serialize import order_json
-from worker.services import cancellation, orders
+from worker.serialize import order_json, violation_json
+from worker.services import cancellation, orders, sanctions
 
 log = logging.getLogger(__name__)
 TRANSIENT = (OperationalError,)
@@ -77,8 +77,8 @@ def _party(client_id: object = None, creator_id: object = None) -> dict:
     return {"role": Role.CREATOR, "actor_id": _id("creator_id", creator_id)}
 
 
-def _answer(use_case, build_arguments, *args, **kwargs) -> dict:
-    """Run one use case for a caller by name: its order JSON, or its refusal as data."""
+def _answer(use_case, build_arguments, *args, to_json=order_json, **kwargs) -> dict:
+    """Run one use case for a caller by name: its JSON (an order's, unless told), or its refusal as data."""
     try:
         if args:
             raise InvalidInput("arguments", "pass arguments by name (kwargs), not by position")
@@ -88,7 +88,7 @@ def _answer(use_case, build_arguments, *args, **kwargs) -> dict:
             raise InvalidInput("arguments", f"unexpected or missing arguments: {exc}") from None
         rt = runtime()
         with transaction(rt.sessions, rt.after_commit) as session:
-            return order_json(use_case(session, rt.settings, now=utcnow(), **arguments))
+            return to_json(use_case(session, rt.settings, now=utcnow(), **arguments))
     except XingtuError as error:
         return {"error": error.as_dict()}
 
@@ -152,3 +152,11 @@ def withdraw_cancellation(*args, **kwargs) -> dict:
         return {"order_id": _id("order_id", order_id), **_party(client_id, creator_id)}
 
     return _answer(cancellation.withdraw, build, *args, **kwargs)
+
+
+@app.task(name="xingtu.record_violation", **API_TASK)
+def record_violation(*args, **kwargs) -> dict:
+    def build(*, creator_id, evidence):
+        return {"creator_id": _id("creator_id", creator_id), "evidence": evidence}
+
+    return _answer(sanctions.record, build, *args, to_json=violation_json, **kwargs)

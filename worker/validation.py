@@ -51,6 +51,10 @@ def video(value: object) -> str:
     return text("video", value, 500)
 
 
+def evidence(value: object) -> str:
+    return text("evidence", value, 2000)
+
+
 def amount_fen(value: object) -> int:
     """A whole number of fen from 1 to 10^11 (one billion yuan), given as an int or its digits."""
     limits = f"a whole number of fen from 1 to {MAX_AMOUNT_FEN} (¥{yuan(MAX_AMOUNT_FEN)})"

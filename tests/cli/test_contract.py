@@ -32,7 +32,7 @@ def publish(xingtu, parties, amount="12345"):
 
 def test_db_upgrade_prints_an_object_and_is_idempotent(xingtu):
     result = xingtu("--json", "db", "upgrade")
-    assert result.code == 0 and result.json["to_revision"] == "0001" and result.json["upgraded"] is False
+    assert result.code == 0 and result.json["to_revision"] == "0002" and result.json["upgraded"] is False
 
 
 def test_add_prints_the_party_with_a_masked_phone(xingtu):
@@ -83,7 +83,8 @@ def test_the_acceptance_deadline_under_a_frozen_clock(xingtu, parties):
         oid = publish(xingtu, parties).json["id"]
     with freeze_time("2026-11-28 03:59:59"):
         assert xingtu("--json", "scan").json == {
-            "expired_orders": 0, "timed_out_requests": 0, "acceptance_reminders": 1, "dry_run": False,
+            "expired_orders": 0, "timed_out_requests": 0, "acceptance_reminders": 1, "lifted_suspensions": 0,
+            "dry_run": False,
         }  # fmt: skip
     with freeze_time("2026-11-28 04:00:00"):
         assert xingtu("--json", "scan", "--dry-run").json["expired_orders"] == 1

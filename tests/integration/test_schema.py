@@ -8,16 +8,72 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from models import Base, Client
+from models import Base, Client, Creator
 from models.states import Role
 from worker import schema
+from worker.db import make_engine, session_factory
 from tests.market import HOUR, T0
 
 
 def test_upgrade_is_idempotent(engine):
     result = schema.upgrade(engine)
-    assert (result["from_revision"], result["to_revision"], result["upgraded"]) == ("0001", "0001", False)
+    assert (result["from_revision"], result["to_revision"], result["upgraded"]) == ("0002", "0002", False)
     schema.ensure_current(engine)
+
+
+OLD_ROWS = [  # what a 0001 database holds: an accepted order with its escrow and audit trail
+    "INSERT INTO clients (name, phone, created_at) VALUES ('c', '+8613800000001', '2026-11-27 04:00:00')",
+    "INSERT INTO creators (name, phone, created_at) VALUES ('k', '+8613900000002', '2026-11-27 04:00:00')",
+    "INSERT INTO orders (client_id, creator_id, title, amount_fen, status, published_at, accept_deadline,"
+    " accepted_at, upload_count, updated_at, version) VALUES (1, 1, 't', 100, 'accepted', '2026-11-27 04:00:00',"
+    " '2026-11-28 04:00:00', '2026-11-27 05:00:00', 0, '2026-11-27 05:00:00', 2)",
+    "INSERT INTO ledger_entries (order_id, kind, amount_fen, at) VALUES (1, 'escrow', 100, '2026-11-27 04:00:00')",
+    "INSERT INTO order_events (order_id, at, actor_role, actor_id, event, to_status, details)"
+    " VALUES (1, '2026-11-27 04:00:00', 'client', 1, 'published', 'pending', '{}')",
+]
+
+
+def test_upgrading_a_database_that_holds_orders_keeps_them(tmp_path, postgres_database, request):
+    """0002 rebuilds the creators table on SQLite while orders point at it."""
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", _fresh_postgres(postgres_database, request)):
+        engine = make_engine(url)
+        assert schema.upgrade(engine, "0001")["to_revision"] == "0001"
+        for sql in OLD_ROWS:
+            raw(engine, sql)
+        dump = lambda: {t: raw_rows(engine, t) for t in ("clients", "orders", "ledger_entries", "order_events")}  # noqa: E731
+        before = dump()
+        assert schema.upgrade(engine)["to_revision"] == "0002"
+        assert dump() == before
+        with session_factory(engine)() as session:
+            creator = session.get(Creator, 1)
+            assert (creator.name, creator.status.value, creator.suspended_until, creator.violation_count) == (
+                "k", "active", None, 0,
+            )  # fmt: skip
+        with pytest.raises(sa.exc.IntegrityError):  # foreign keys are enforced again afterwards
+            raw(engine, "INSERT INTO violations (creator_id, number, at, evidence, sanction)"
+                        " VALUES (404, 1, '2026-11-27 00:00:00', 'e', 'post_takedown')")  # fmt: skip
+        engine.dispose()
+
+
+def raw_rows(engine, table: str) -> list[tuple]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")]
+
+
+def _fresh_postgres(url: str, request) -> str:
+    """An empty database beside the run's, dropped after the test."""
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{sa.engine.make_url(url).database}_old"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return admin.url.set(database=name).render_as_string(hide_password=False)
 
 
 def test_migrations_create_exactly_the_models(engine):

@@ -59,7 +59,7 @@ def test_dry_run_counts_and_writes_nothing(market):
     before = market.dump()
     with market.sessions() as session:
         due = timers.count_due(session, T0 + 3 * DAY)
-    assert due.as_dict() == {"expired_orders": 2, "timed_out_requests": 1, "acceptance_reminders": 0}
+    assert due.as_dict() == {"expired_orders": 2, "timed_out_requests": 1, "acceptance_reminders": 0, "lifted_suspensions": 0}
     with market.sessions() as session:
         assert timers.count_due(session, REMIND_AT).acceptance_reminders == 1
     assert market.dump() == before

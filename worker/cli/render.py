@@ -55,7 +55,22 @@ def order_text(order: dict[str, Any]) -> str:
 
 
 def party_text(party: dict[str, Any]) -> str:
-    return f"{party['id']}  {party['name']}  {party['phone']}  (since {_when(party['created_at'])})"
+    line = f"{party['id']}  {party['name']}  {party['phone']}  (since {_when(party['created_at'])})"
+    if "status" not in party:
+        return line
+    standing = party["status"] + (f" until {_when(party['suspended_until'])}" if party["suspended_until"] else "")
+    return f"{line}\n  {standing}, {party['violations']} violation(s)"
+
+
+VIOLATION_HEADER = f"{'#':>3}  {'AT':<26}  {'SANCTION':<14}  {'UNTIL':<26}  EVIDENCE"
+
+
+def violation_row(violation: dict[str, Any]) -> str:
+    until = _when(violation["suspended_until"]) if violation["suspended_until"] else "-"
+    return (
+        f"{violation['violation_number']:>3}  {_when(violation['at']):<26}  {violation['sanction']:<14}  {until:<26}"
+        f"  {violation['evidence']}"
+    )
 
 
 ORDER_HEADER = f"{'ID':>6}  {'STATUS':<9}  {'AMOUNT':>16}  {'ACCEPT BY':<26}  TITLE"
@@ -90,7 +105,8 @@ def scan_text(result: dict[str, Any]) -> str:
     verb = "would apply" if result.get("dry_run") else "applied"
     return (
         f"scan {verb}: {result['expired_orders']} expired orders, {result['timed_out_requests']} timed-out"
-        f" cancellation requests, {result['acceptance_reminders']} acceptance reminders"
+        f" cancellation requests, {result['acceptance_reminders']} acceptance reminders,"
+        f" {result['lifted_suspensions']} suspensions lifted"
     )
 
 

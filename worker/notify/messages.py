@@ -8,7 +8,7 @@ text shows them in Asia/Shanghai time. Money in params is fen; the text shows yu
 from datetime import datetime
 from typing import Any
 
-from models.states import CancelReason, NotificationKind as Kind, Role, TimeoutPolicy
+from models.states import CancelReason, NotificationKind as Kind, Role, Sanction, TimeoutPolicy
 from worker.display import local_time, yuan
 
 TEMPLATES = {
@@ -25,6 +25,8 @@ TEMPLATES = {
         "【星图】您的任务《{title}》已成功取消。原因：{cause}。达人获得{creator_payout}元，客户退款{client_refund}元。"
     ),
     Kind.ORDER_COMPLETED: "【星图】任务《{title}》已完成，{amount}元已结算给您。",
+    Kind.SANCTION_APPLIED: "【星图】您的账号因私下接单（第{violation_number}次违规），{penalty}。",
+    Kind.SANCTION_LIFTED: "【星图】您的账号封禁已于{suspended_until}到期，现已恢复接单。",
 }
 
 PARTY = {Role.CLIENT: "客户", Role.CREATOR: "达人"}
@@ -35,7 +37,13 @@ CAUSE = {
     CancelReason.CREATOR_CANCELLED: "达人取消",
 }
 ON_SILENCE = {TimeoutPolicy.AUTO_CONFIRM: "自动同意取消", TimeoutPolicy.LAPSE: "视为不同意，申请失效"}
-INSTANTS = ("accept_deadline", "respond_by")
+PENALTY = {
+    Sanction.POST_TAKEDOWN: "相关内容已被删除，再次违规将被封号七天",
+    Sanction.SUSPENDED_7D: "账号已被封禁至{suspended_until}，期间无法接单",
+    Sanction.SUSPENDED_3M: "账号已被封禁至{suspended_until}，期间无法接单",
+    Sanction.PERMANENT_BAN: "账号已被永久封禁",
+}
+INSTANTS = ("accept_deadline", "respond_by", "suspended_until")
 
 
 def _cause(params: dict[str, Any]) -> str:
@@ -52,7 +60,7 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
     for key, value in params.items():
         if key.endswith("_fen"):
             view[key.removesuffix("_fen")] = yuan(value)
-        elif key in INSTANTS:
+        elif key in INSTANTS and value is not None:
             view[key] = local_time(datetime.fromisoformat(value))
     if "initiator" in params:
         view["initiator"] = PARTY[Role(params["initiator"])]
@@ -60,5 +68,7 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
         view["on_silence"] = ON_SILENCE[TimeoutPolicy(params["policy"])]
     if "cancel_reason" in params:
         view["cause"] = _cause(params)
+    if "sanction" in params:
+        view["penalty"] = PENALTY[Sanction(params["sanction"])].format_map(view)
     view["response"] = f"，理由：{params['response']}" if params.get("response") else ""
     return TEMPLATES[kind].format_map(view)

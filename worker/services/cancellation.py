@@ -26,7 +26,7 @@ def request(
     order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_can_request(order, role, actor_id)
     if order.status is OrderStatus.PENDING:
-        return _cancel_pending(session, order, Actor(role, actor_id), reason, now)
+        return cancel_pending(session, order, initiator=role, actor=Actor(role, actor_id), reason=reason, now=now)
     compensation = rules.compensation_fen(order.amount_fen, role, order.upload_count, settings.compensation_percent)
     req = CancellationRequest(
         initiator=role,
@@ -58,7 +58,9 @@ def decline(session: Session, settings: Settings, *, order_id: int, creator_id: 
     order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, creator_id)
     rules.ensure_status(order, OrderStatus.PENDING, "decline")
-    return _cancel_pending(session, order, Actor(Role.CREATOR, creator_id), reason, now)
+    return cancel_pending(
+        session, order, initiator=Role.CREATOR, actor=Actor(Role.CREATOR, creator_id), reason=reason, now=now
+    )
 
 
 def confirm(session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime) -> Order:
@@ -110,10 +112,14 @@ def respond(
     raise InvalidInput("answer", f"answer must be 'confirm' or 'reject'; got {answer!r}")
 
 
-def _cancel_pending(session: Session, order: Order, actor: Actor, reason: str, now: datetime) -> Order:
-    """Recorded as a request confirmed at once, so the initiator and reason are kept like any other."""
+def cancel_pending(
+    session: Session, order: Order, *, initiator: Role, actor: Actor, reason: str, now: datetime, event: str | None = None
+) -> Order:
+    """Cancel a pending order at once: the client cancels, or the creator declines (also when a
+    sanction declines for them). Recorded as a request confirmed at once, so the initiator and reason
+    are kept like any other."""
     req = CancellationRequest(
-        initiator=actor.role,
+        initiator=initiator,
         reason=reason,
         status=RequestStatus.CONFIRMED,
         requested_at=now,
@@ -123,7 +129,8 @@ def _cancel_pending(session: Session, order: Order, actor: Actor, reason: str, n
     )
     order.requests.append(req)
     session.flush()
-    return _cancel(session, order, req, actor, "declined" if actor.role is Role.CREATOR else "cancelled", now)
+    event = event or ("declined" if initiator is Role.CREATOR else "cancelled")
+    return _cancel(session, order, req, actor, event, now)
 
 
 def _cancel(session: Session, order: Order, req: CancellationRequest, actor: Actor, event: str, now: datetime) -> Order:

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import CancellationRequest as Request, Notification, Order
-from models.states import CancelReason, NotificationStatus, OrderStatus, RequestStatus
+from models import CancellationRequest as Request, Creator, Notification, Order
+from models.states import CancelReason, CreatorStatus, NotificationStatus, OrderStatus, RequestStatus
 from worker.services.outbox import DUE
 
 
@@ -43,6 +43,7 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
     notifications = _by_status(session, Notification, NotificationStatus)
     return {
         "orders": orders,
+        "creators": _by_status(session, Creator, CreatorStatus),
         "overdue_pending_orders": overdue_orders,
         "oldest_overdue_pending_seconds": _age(now, oldest_order),
         "open_cancellation_requests": session.scalar(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from models import Client, Creator, Order
+from models import Client, Order
 from models.states import LedgerKind, NotificationKind, OrderStatus, Role
 from worker import rules, validation
 from worker.services import load, parties
@@ -24,7 +24,7 @@ def publish(
     title = validation.title(title)
     amount = validation.amount_fen(amount_fen)
     parties.get(session, Client, client_id)
-    parties.get(session, Creator, creator_id)
+    rules.ensure_may_work(load.creator_for_update(session, creator_id, now), f"cannot publish to creator {creator_id}", now)
     deadline = now + settings.accept_window
     order = Order(
         client_id=client_id,
@@ -56,7 +56,10 @@ def publish(
 
 
 def accept(session: Session, settings: Settings, *, order_id: int, creator_id: int, now: datetime) -> Order:
+    creator = load.creator_for_update(session, load.creator_of(session, order_id), now)
     order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    rules.ensure_party(order, Role.CREATOR, creator_id)
+    rules.ensure_may_work(creator, f"creator {creator_id} cannot accept order {order_id}", now)
     rules.ensure_can_accept(order, creator_id, now)
     order.status, order.accepted_at, order.remind_at, order.updated_at = OrderStatus.ACCEPTED, now, None, now
     records = Records()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Notification, Order, OrderEvent
+from models import Creator, Notification, Order, OrderEvent, Violation
 from models.states import NotificationStatus, OrderStatus
 from worker.errors import NotFound
 
@@ -41,3 +41,9 @@ def notifications(
     if order_id is not None:
         query = query.where(Notification.order_id == order_id)
     return session.scalars(query.execution_options(yield_per=BATCH))
+
+
+def violations(session: Session, creator_id: int) -> list[Violation]:
+    if session.get(Creator, creator_id) is None:
+        raise NotFound(f"creator {creator_id} does not exist")
+    return list(session.scalars(select(Violation).where(Violation.creator_id == creator_id).order_by(Violation.number)))

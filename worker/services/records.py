@@ -1,4 +1,4 @@
-"""The rows that go with every state change: audit event, ledger movements, outbox notifications.
+"""The rows that go with every state change: audit events, ledger movements, outbox notifications.
 
 The per-order use cases and the set-based scan collect their rows in a ``Records`` and insert each
 kind with one multi-row INSERT, in the transaction of the state change they describe.
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from models import Client, Creator, LedgerEntry, Notification, OrderEvent
+from models import Client, Creator, CreatorEvent, LedgerEntry, Notification, OrderEvent
 from models.states import LedgerKind, NotificationKind, NotificationStatus, OrderStatus, Role
 from worker.db import NEW_NOTIFICATIONS
 from worker.notify.messages import render
@@ -54,6 +54,7 @@ class Records:
     events: list[dict] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
+    creator_events: list[dict] = field(default_factory=list)
 
     def event(
         self,
@@ -91,32 +92,56 @@ class Records:
         now: datetime,
         **params: Any,
     ) -> None:
-        """One outbox row per recipient; the key ``<subject>:<kind>:<role>`` is unique per event."""
-        params = {key: _jsonable(value) for key, value in params.items()}
-        text = render(kind, params)
+        """One outbox row per recipient of the order's; the key ``<subject>:<kind>:<role>`` is unique per
+        event."""
         for role in recipients:
-            recipient_id = party_id(order, role)
-            self.notifications.append(
-                {
-                    "idempotency_key": f"{subject}:{kind}:{role}",
-                    "kind": kind,
-                    "order_id": order.id,
-                    "recipient_role": role,
-                    "recipient_id": recipient_id,
-                    "phone": self.phones[(role, recipient_id)],
-                    "text": text,
-                    "params": params,
-                    "status": NotificationStatus.PENDING,
-                    "attempts": 0,
-                    "created_at": now,
-                    "due_at": now,
-                }
-            )
+            self.notify_party(kind, subject, role, party_id(order, role), now, order_id=order.id, **params)
+
+    def notify_party(
+        self,
+        kind: NotificationKind,
+        subject: str,
+        role: Role,
+        recipient_id: int,
+        now: datetime,
+        *,
+        order_id: int | None = None,
+        **params: Any,
+    ) -> None:
+        params = {key: _jsonable(value) for key, value in params.items()}
+        self.notifications.append(
+            {
+                "idempotency_key": f"{subject}:{kind}:{role}",
+                "kind": kind,
+                "order_id": order_id,
+                "recipient_role": role,
+                "recipient_id": recipient_id,
+                "phone": self.phones[(role, recipient_id)],
+                "text": render(kind, params),
+                "params": params,
+                "status": NotificationStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "due_at": now,
+            }
+        )
+
+    def creator_event(self, creator_id: int, now: datetime, actor: Actor, event: str, **details: Any) -> None:
+        self.creator_events.append(
+            {
+                "creator_id": creator_id,
+                "at": now,
+                "actor_role": actor.role,
+                "actor_id": actor.id,
+                "event": event,
+                "details": {key: _jsonable(value) for key, value in details.items()},
+            }
+        )
 
     def write(self, session: Session) -> None:
         """Insert the rows; the new notifications' ids go to ``session.info[NEW_NOTIFICATIONS]`` so the
         caller can queue them for sending once the transaction has committed."""
-        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger)):
+        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
             if rows:
                 session.execute(insert(model), rows)
         if self.notifications:

@@ -1,4 +1,5 @@
-"""Timers: acceptance timeouts, cancellation response timeouts and acceptance reminders.
+"""Timers: acceptance timeouts, cancellation response timeouts, acceptance reminders, and the ends of
+creators' suspensions.
 
 Set-based: each function claims up to ``limit`` due rows with one statement (on PostgreSQL
 ``FOR NO KEY UPDATE SKIP LOCKED``, so scans running at once split the work and no timeout is applied
@@ -12,9 +13,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from models import CancellationRequest as Request, Order
+from models import CancellationRequest as Request, Creator, Order, Violation
 from models.base import inline
-from models.states import CancelReason, NotificationKind, OrderStatus, RequestStatus, Role, TimeoutPolicy
+from models.states import (
+    CancelReason, CreatorStatus, NotificationKind, OrderStatus, RequestStatus, Role, TimeoutPolicy,
+)  # fmt: skip
 from worker import rules
 from worker.services import effects
 from worker.services.records import SYSTEM, Records, phonebook
@@ -25,6 +28,7 @@ class ScanResult:
     expired_orders: int = 0
     timed_out_requests: int = 0
     acceptance_reminders: int = 0
+    lifted_suspensions: int = 0
 
     def __add__(self, other: "ScanResult") -> "ScanResult":
         return ScanResult(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
@@ -47,6 +51,10 @@ def _due_response(now: datetime) -> tuple:
 
 def _due_reminder(now: datetime) -> tuple:
     return Order.remind_at <= now, Order.status == inline(OrderStatus.PENDING), Order.accept_deadline > now
+
+
+def _due_lift(now: datetime) -> tuple:
+    return Creator.status == inline(CreatorStatus.SUSPENDED), Creator.suspended_until <= now
 
 
 def _claim(query, limit: int, order_id: int | None, *, of=None):
@@ -169,12 +177,48 @@ def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
     return len(rows)
 
 
+def lift_suspensions(session: Session, now: datetime, *, limit: int, creator_id: int | None = None) -> int:
+    """Make creators whose suspension has ended active again, and tell them. Bans never lift."""
+    query = (
+        select(Creator.id, Creator.suspended_until, Violation.id.label("violation_id"), Violation.number)
+        .join(Violation, (Violation.creator_id == Creator.id) & (Violation.number == Creator.violation_count))
+        .where(*_due_lift(now))
+        .order_by(Creator.suspended_until, Creator.id)
+        .limit(limit)
+        .with_for_update(of=Creator, skip_locked=True, key_share=True)
+    )
+    if creator_id is not None:
+        query = query.where(Creator.id == creator_id)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    session.execute(
+        update(Creator)
+        .where(Creator.id.in_([row.id for row in rows]), Creator.status == CreatorStatus.SUSPENDED)
+        .values(status=CreatorStatus.ACTIVE, suspended_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    phones = dict(session.execute(select(Creator.id, Creator.phone).where(Creator.id.in_([row.id for row in rows]))).all())
+    records = Records({(Role.CREATOR, creator): phone for creator, phone in phones.items()})
+    for row in rows:
+        records.creator_event(
+            row.id, now, SYSTEM, "suspension_lifted", violation_id=row.violation_id, suspended_until=row.suspended_until
+        )
+        records.notify_party(
+            NotificationKind.SANCTION_LIFTED, f"violation-{row.violation_id}", Role.CREATOR, row.id, now,
+            violation_number=row.number, suspended_until=row.suspended_until,
+        )  # fmt: skip
+    records.write(session)
+    return len(rows)
+
+
 def scan_batch(session: Session, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
     """One bounded pass over every timer, in one transaction (the caller's)."""
     return ScanResult(
         expired_orders=expire_orders(session, now, limit=limit),
         timed_out_requests=time_out_requests(session, now, policy, limit=limit),
         acceptance_reminders=write_reminders(session, now, limit=limit),
+        lifted_suspensions=lift_suspensions(session, now, limit=limit),
     )
 
 
@@ -188,6 +232,7 @@ def count_due(session: Session, now: datetime) -> ScanResult:
         expired_orders=count(select(Order.id).where(*_due_acceptance(now))),
         timed_out_requests=count(select(Request.id).where(*_due_response(now))),
         acceptance_reminders=count(select(Order.id).where(*_due_reminder(now))),
+        lifted_suspensions=count(select(Creator.id).where(*_due_lift(now))),
     )
 
 

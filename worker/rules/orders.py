@@ -1,5 +1,4 @@
-"""SPEC.md's rules as pure functions: they take the order as it is and ``now``, and either return a
-decision or raise a named error. Nothing here reads the clock or touches the database.
+"""The rules of an order's life: who may act, deadlines, the compensation quote.
 
 Deadlines are exclusive: at the deadline instant the action is already late.
 """

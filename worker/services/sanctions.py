@@ -1,0 +1,67 @@
+"""Recording a violation of the off-platform rule and applying the ladder's sanction.
+
+A suspension or a ban also ends the creator's pending orders at once, declined on their behalf, so
+each client gets the escrow back now rather than when the acceptance window runs out (the creator
+could not accept anyway). Orders already accepted go on: the rules forbid publishing to and accepting
+by a sanctioned creator, not finishing work under way; either side may still cancel as usual.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Order, Violation
+from models.states import CreatorStatus, NotificationKind, OrderStatus, Role
+from worker import rules, validation
+from worker.display import local_time
+from worker.services import cancellation, load, timers
+from worker.services.records import SYSTEM, Records
+from worker.settings import Settings
+
+
+
+def record(session: Session, settings: Settings, *, creator_id: int, evidence: str, now: datetime) -> Violation:
+    evidence = validation.evidence(evidence)
+    creator = load.creator_for_update(session, creator_id, now)
+    number = creator.violation_count + 1
+    sanction = rules.sanction_for(number)
+    until = rules.suspension_end(sanction, now)
+    violation = Violation(
+        creator_id=creator.id, number=number, at=now, evidence=evidence, sanction=sanction, suspended_until=until
+    )
+    session.add(violation)
+    creator.violation_count = number
+    creator.status = rules.standing_after(sanction, until, creator.status)
+    creator.suspended_until = until if creator.status is CreatorStatus.SUSPENDED else None
+    session.flush()
+    records = Records({(Role.CREATOR, creator.id): creator.phone})
+    records.creator_event(
+        creator.id, now, SYSTEM, "violation_recorded",
+        violation_id=violation.id, number=number, sanction=sanction, suspended_until=until, evidence=evidence,
+    )  # fmt: skip
+    records.notify_party(
+        NotificationKind.SANCTION_APPLIED, f"violation-{violation.id}", Role.CREATOR, creator.id, now,
+        violation_number=number, sanction=sanction, suspended_until=until,
+    )  # fmt: skip
+    records.write(session)
+    if creator.status is not CreatorStatus.ACTIVE:
+        _decline_pending(session, settings, creator.id, until, now)
+    return violation
+
+
+def _decline_pending(session: Session, settings: Settings, creator_id: int, until: datetime | None, now: datetime) -> None:
+    reason = "达人账号已被永久封禁" if until is None else f"达人账号封禁中，{local_time(until)}前无法接单"
+    pending = session.scalars(
+        select(Order)
+        .where(Order.creator_id == creator_id, Order.status == OrderStatus.PENDING)
+        .order_by(Order.id)
+        .options(selectinload(Order.requests))
+        .with_for_update(key_share=True)
+    ).all()
+    for order in pending:
+        if timers.settle(session, order, now, settings.cancel_timeout_policy):
+            continue  # its acceptance window had already closed: it expired instead
+        cancellation.cancel_pending(
+            session, order, initiator=Role.CREATOR, actor=SYSTEM, reason=reason, now=now, event="declined_for_sanction"
+        )
