@@ -10,9 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from models.states import OrderStatus, RequestStatus, Role
+from models.states import OrderStatus, RequestStatus, Role, TimeoutPolicy
+from worker.db import transaction
 from worker.errors import XingtuError
-from worker.services import cancellation, orders
+from worker.services import cancellation, orders, timers
 from tests.market import DAY, HOUR, SECOND, T0
 
 ROUNDS = 12
@@ -99,3 +100,20 @@ def test_scanners_at_once_cancel_each_order_once(market, scanners):
     results = race(*[lambda: small.scan(T0 + DAY)] * scanners)
     assert sum(result.expired_orders for result in results) == total
     assert len(small.notifications()) == total * 3  # published, and cancelled to both sides
+
+
+@pytest.mark.parametrize("answer", [cancellation.reject, cancellation.withdraw, cancellation.confirm])
+@pytest.mark.parametrize("policy", [TimeoutPolicy.AUTO_CONFIRM, TimeoutPolicy.LAPSE])
+def test_a_request_answered_while_the_scan_waited_is_left_alone(market, answer, policy):
+    """On PostgreSQL a scan can claim a request, then find its order row committed anew by an answer
+    that came in while it waited for the lock. The timeout must then do nothing: the guarded update
+    of the (still) open requests decides, not what the claim saw."""
+    order = market.accepted(uploads=1)
+    asked = market.request(order, Role.CLIENT, now=T0 + 3 * HOUR)
+    request_id = asked.open_request.id
+    role = Role.CLIENT if answer is cancellation.withdraw else Role.CREATOR
+    market.run(answer, order_id=order.id, role=role, actor_id=order.party_id(role), now=T0 + 4 * HOUR)
+    before = market.dump()
+    with transaction(market.sessions) as session:  # what the scan does with the request ids it claimed
+        assert timers.settle_requests(session, T0 + 3 * DAY, policy, [request_id]) == 0
+    assert market.dump() == before

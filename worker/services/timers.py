@@ -110,50 +110,59 @@ def time_out_requests(
     them with the quote frozen at request time, or let them lapse while the order goes on."""
     # The due requests are picked first, from their partial index, and drive the join: left to
     # itself, SQLite would walk every order when few requests exist.
-    due = select(Request).where(*_due_response(now)).order_by(Request.respond_by, Request.id).limit(limit)
+    due = select(Request.id, Request.order_id).where(*_due_response(now))
+    due = due.order_by(Request.respond_by, Request.id).limit(limit)
     if order_id is not None:
         due = due.where(Request.order_id == order_id)
     due = due.subquery("due")
-    query = (
-        select(Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
-        .add_columns(due.c.id.label("request_id"), due.c.initiator, due.c.reason)
-        .add_columns(due.c.respond_by, due.c.compensation_fen)
-        .select_from(due)
-        .join(Order, Order.id == due.c.order_id)
-        .order_by(due.c.respond_by, due.c.id)
-    )
-    rows = session.execute(_claim(query, limit, order_id, of=Order)).all()
-    if not rows:
-        return 0
-    records = Records(phonebook(session, rows))
+    claim = select(due.c.id).select_from(due).join(Order, Order.id == due.c.order_id).order_by(due.c.id)
+    claimed = session.scalars(_claim(claim, limit, order_id, of=Order)).all()
+    return settle_requests(session, now, policy, claimed) if claimed else 0
+
+
+def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, request_ids: list[int]) -> int:
+    """Settle those of the claimed requests that are still open.
+
+    Their orders are locked by now and a request changes only under its order's lock, so this guarded
+    UPDATE reads the current state: a request answered (rejected, withdrawn, confirmed) while the
+    claim waited is no longer open, and nothing here is written for it.
+    """
     confirm = policy is TimeoutPolicy.AUTO_CONFIRM
+    settled = session.execute(
+        update(Request)
+        .where(Request.id.in_(request_ids), Request.status == RequestStatus.OPEN)
+        .values(status=RequestStatus.AUTO_CONFIRMED if confirm else RequestStatus.LAPSED, resolved_at=now)
+        .returning(Request.id, Request.order_id, Request.initiator, Request.reason, Request.respond_by)
+        .returning(Request.compensation_fen)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not settled:
+        return 0
+    facts = (Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
+    orders = {row.id: row for row in session.execute(select(*facts).where(Order.id.in_([r.order_id for r in settled])))}
+    records = Records(phonebook(session, orders.values()))
     order_changes = []
-    for row in rows:
+    for request in sorted(settled, key=lambda row: row.id):
+        order = orders[request.order_id]
         if confirm:
             changes = effects.cancelled(
-                records, row, now, actor=SYSTEM, event="cancellation_auto_confirmed",
-                from_status=OrderStatus.ACCEPTED, cause=rules.cancel_reason(row.initiator, OrderStatus.ACCEPTED),
-                payout_fen=row.compensation_fen, request_id=row.request_id, reason=row.reason, auto_confirmed=True,
+                records, order, now, actor=SYSTEM, event="cancellation_auto_confirmed",
+                from_status=OrderStatus.ACCEPTED, cause=rules.cancel_reason(request.initiator, OrderStatus.ACCEPTED),
+                payout_fen=request.compensation_fen, request_id=request.id, reason=request.reason, auto_confirmed=True,
             )  # fmt: skip
         else:
-            effects.lapsed(records, row, now, request_id=row.request_id, respond_by=row.respond_by)
+            effects.lapsed(records, order, now, request_id=request.id, respond_by=request.respond_by)
             changes = {"updated_at": now}
-        order_changes.append({"b_id": row.id, **changes})
-    requests, orders = Request.__table__, Order.__table__
+        order_changes.append({"b_id": order.id, **changes})
+    table = Order.__table__
     session.execute(
-        update(requests)
-        .where(requests.c.id == bindparam("b_id"), requests.c.status == RequestStatus.OPEN)
-        .values(status=RequestStatus.AUTO_CONFIRMED if confirm else RequestStatus.LAPSED, resolved_at=now),
-        [{"b_id": row.request_id} for row in rows],
-    )
-    session.execute(
-        update(orders)
-        .where(orders.c.id == bindparam("b_id"), orders.c.status == OrderStatus.ACCEPTED)
-        .values(version=orders.c.version + 1),
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.status == OrderStatus.ACCEPTED)
+        .values(version=table.c.version + 1),
         order_changes,
     )
     records.write(session)
-    return len(rows)
+    return len(settled)
 
 
 def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
