@@ -83,9 +83,6 @@ class Order(Base):
         latest = self.latest_request
         return latest if latest is not None and latest.status is RequestStatus.OPEN else None
 
-    def party_id(self, role: Role) -> int:
-        return self.client_id if role is Role.CLIENT else self.creator_id
-
 
 class CancellationRequest(Base):
     """A request to cancel, with the compensation quote frozen when it was made.

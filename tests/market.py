@@ -12,12 +12,14 @@ from models import Base, Client, Creator, LedgerEntry, Notification, Order, Orde
 from models.states import LedgerKind, NotificationKind, OrderStatus, Role
 from worker.db import transaction
 from worker.services import cancellation, orders, parties, queries, timers
+from worker.services.records import party_id
 from worker.settings import Settings
 
 T0 = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+NOTHING = timers.ScanResult().as_dict()  # what a scan with nothing due applies
 
 
 class Market:
@@ -55,7 +57,7 @@ class Market:
 
     def request(self, order: Order, role: Role, *, now: datetime, reason: str = "预算调整") -> Order:
         return self.run(
-            cancellation.request, order_id=order.id, role=role, actor_id=order.party_id(role), reason=reason, now=now
+            cancellation.request, order_id=order.id, role=role, actor_id=party_id(order, role), reason=reason, now=now
         )
 
     def scan(self, now: datetime) -> timers.ScanResult:
@@ -64,7 +66,7 @@ class Market:
             with transaction(self.sessions) as session:
                 batch = timers.scan_batch(session, now, self.settings.cancel_timeout_policy, self.settings.scan_batch_size)
             result += batch
-            if not batch.total:
+            if batch == timers.ScanResult():
                 return result
 
     # --- reading back -------------------------------------------------------------------------------

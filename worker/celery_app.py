@@ -47,10 +47,10 @@ def make_app(settings: Settings) -> Celery:
 def _metrics_server(app: Celery, settings: Settings):
     def serve(sender=None, **_):
         if getattr(sender, "app", None) is app:  # signals are global: serve for this app's worker only
+            from worker.db import make_engine, read_session_factory
             from worker.metrics import serve as start
-            from worker.runtime import Runtime
 
-            start(settings.metrics_port, Runtime.build(settings, app).sessions)
+            start(settings.metrics_port, read_session_factory(make_engine(settings.database_url, pool_pre_ping=True)))
 
     return serve
 

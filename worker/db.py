@@ -1,7 +1,7 @@
 """Engines, sessions and the transaction boundary of every use case.
 
 No engine exists at import time: callers build one from ``Settings.database_url`` and pass a session
-factory down. SQLite runs every transaction as ``BEGIN IMMEDIATE`` so writers queue on the database lock
+factory down. SQLite runs every writing transaction as ``BEGIN IMMEDIATE`` so writers queue on the database lock
 instead of failing on a stale snapshot; PostgreSQL uses row locks (see ``worker.services.load``).
 """
 
@@ -64,11 +64,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("postgresql_readonly")
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads: READ ONLY transactions on PostgreSQL (reads never write), and on SQLite a
+    plain BEGIN, so a slow reader (a paged ``order list``) never holds the write lock."""
+    return sessionmaker(engine.execution_options(postgresql_readonly=True), expire_on_commit=False)
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -43,7 +43,7 @@ class StatusCollector:
             ("orders_expired", "Orders cancelled because nobody accepted them in time."),
             ("orders_cancelled", "Orders cancelled for any reason."),
             ("notifications_sent", "Notifications delivered to the sender."),
-            ("notification_attempts_failed", "Send attempts that failed (transient or permanent)."),
+            ("notifications_failed", "Notifications that failed at least once (sent later, retrying, or dead)."),
         ]:
             yield CounterMetricFamily(f"xingtu_{key}", help_, value=report["totals"][key])
 

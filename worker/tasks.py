@@ -2,14 +2,14 @@
 
 Jobs (scan, dispatch, send) are idempotent: acknowledged late, re-queued if their worker dies, retried
 with backoff when the database is unreachable. The task API (``xingtu.publish_order`` and friends)
-answers with the order JSON of the CLI contract, or ``{"error": {"code", "message"}}`` for a refusal;
-a refusal is a result, never a retry.
+answers with the order JSON of the CLI contract, or ``{"error": {"code", "message"}}`` for a refusal
+or a database failure; it is never retried by the worker.
 """
 
 import logging
 from functools import cache
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.states import Role
 from worker import jobs
@@ -91,9 +91,15 @@ def _answer(use_case, build_arguments, *args, to_json=order_json, **kwargs) -> d
             return to_json(use_case(session, rt.settings, now=utcnow(), **arguments))
     except XingtuError as error:
         return {"error": error.as_dict()}
+    except DBAPIError as exc:  # possibly during COMMIT: the outcome is unknown, so never retried here
+        message = str(exc.orig or exc).strip().splitlines()[0]
+        return {"error": {"code": "database_unavailable", "message": f"the database failed ({message}); the"
+                          " action may or may not have been applied: read the order before trying again"}}  # fmt: skip
 
 
-API_TASK = {"autoretry_for": TRANSIENT, "retry_backoff": True, "max_retries": 5}
+# The task API is not retried by the worker: a retried publish would be a second order, and a retried
+# accept or confirm would answer invalid_state for an action that succeeded. Callers decide.
+API_TASK: dict = {}
 
 
 @app.task(name="xingtu.publish_order", **API_TASK)

@@ -77,3 +77,26 @@ def test_the_worker_entry_point_names_a_bad_setting(tmp_path):
     result = subprocess.run([celery, "-A", "worker.app", "worker"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "error: XINGTU_SCAN_INTERVAL='often' is not a duration" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "database, code",
+    [
+        ("sqlite:///{tmp}/not-a-database.db", "database_unavailable"),
+        ("mysql://someone@127.0.0.1/none", "invalid_setting"),
+        ("postgresql://postgres@127.0.0.1:5432/postgres?no_such_option=1", "database_unavailable"),
+    ],
+)
+def test_an_unusable_database_is_one_clear_line(tmp_path, database, code):
+    (tmp_path / "not-a-database.db").write_text("this is not SQLite\n" * 100)
+    script = shutil.which("xingtu", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "XINGTU_DATABASE_URL": database.format(tmp=tmp_path)}
+    result = subprocess.run([script, "--json", "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f'"code": "{code}"' in result.stdout and result.stderr.startswith("error: ")
+
+
+def test_a_sender_that_cannot_be_built_is_a_settings_error(xingtu):
+    result = xingtu("--json", "notifications", "dispatch", env={"XINGTU_SMS_SENDER": "json:loads"})
+    assert result.code == 1 and result.json["error"]["code"] == "invalid_setting"
+    assert "XINGTU_SMS_SENDER='json:loads' could not be set up" in result.stderr

@@ -6,14 +6,15 @@ import pytest
 from models.states import CancelReason, OrderStatus, RequestStatus, Role, TimeoutPolicy
 from worker.errors import CancellationPending, DeadlinePassed, NotAllowed
 from worker.services import cancellation, orders
-from tests.market import DAY, HOUR, SECOND, T0
+from worker.services.records import party_id
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 ASKED = T0 + 3 * HOUR
 RESPOND_BY = ASKED + 2 * DAY
 
 
 def answer(market, use_case, order, role, *, now=ASKED + HOUR, **kwargs):
-    return market.run(use_case, order_id=order.id, role=role, actor_id=order.party_id(role), now=now, **kwargs)
+    return market.run(use_case, order_id=order.id, role=role, actor_id=party_id(order, role), now=now, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_silence_lapses_under_the_lapse_policy(market):
     goes_on = lapse.order(order.id)
     assert goes_on.status is OrderStatus.ACCEPTED and goes_on.latest_request.status is RequestStatus.LAPSED
     assert lapse.sent_to(order.id)[-2:] == [("cancellation_lapsed", "creator"), ("cancellation_lapsed", "client")]
-    assert lapse.scan(RESPOND_BY + DAY).total == 0
+    assert lapse.scan(RESPOND_BY + DAY).as_dict() == NOTHING
 
 
 def test_confirming_at_respond_by_is_late_and_the_timeout_applies_on_the_spot(market):

@@ -6,7 +6,7 @@ import pytest
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
 from worker.errors import DeadlinePassed, InvalidState
 from worker.services import cancellation, orders
-from tests.market import DAY, HOUR, SECOND, T0
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 
 def test_publish_escrows_sets_the_deadline_and_tells_the_creator(market):
@@ -51,7 +51,7 @@ def test_the_scan_expires_at_the_deadline_and_not_a_second_before(market):
     expired = market.order(order.id)
     assert expired.cancel_reason is CancelReason.ACCEPTANCE_TIMEOUT and expired.cancelled_at == T0 + DAY
     assert expired.latest_request is None  # a timeout is no cancellation request
-    assert market.scan(T0 + DAY + HOUR).total == 0
+    assert market.scan(T0 + DAY + HOUR).as_dict() == NOTHING
 
 
 def test_client_cancels_a_pending_order_at_once(market):

@@ -1,6 +1,7 @@
 """The outbox relay against the database, with a fake sender: leases, retries, dead letters."""
 
 import random
+import time
 import threading
 from datetime import timedelta
 
@@ -201,3 +202,20 @@ def test_backoff_doubles_with_jitter_up_to_an_hour(attempts, low, high):
     for _ in range(50):
         delay = outbox.backoff(attempts, timedelta(seconds=30), rng)
         assert timedelta(seconds=low) <= delay <= timedelta(seconds=high)
+
+
+def test_outcomes_are_recorded_as_the_batch_goes(market):
+    """A worker killed in the middle of a slow batch must not leave the sends it already made
+    unrecorded: they would all go out again."""
+    for _ in range(3):
+        market.publish()
+    seen = []
+
+    class Slow(FakeSender):
+        def send(self, sms):
+            seen.append(sorted(n.status.value for n in market.notifications()))
+            time.sleep(outbox.RECORD_EVERY * 1.5)
+            return super().send(sms)
+
+    assert deliver(market, Slow(), T0).sent == 3
+    assert seen[-1] == ["sending", "sent", "sent"]  # while sending the third, the first two are recorded

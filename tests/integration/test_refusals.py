@@ -5,6 +5,7 @@ import pytest
 from models import Client, Creator
 from models.states import Role
 from worker.services import cancellation, orders, parties
+from worker.services.records import party_id
 from tests.market import HOUR, T0
 
 NOW = T0 + 4 * HOUR
@@ -26,7 +27,7 @@ def world(market):
 
 
 def own(world, name, role):
-    return world[name].party_id(role)
+    return party_id(world[name], role)
 
 
 CASES = [

@@ -4,6 +4,8 @@ import io
 import json
 import socket
 import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -121,3 +123,28 @@ def test_a_third_party_sender_by_entry_point_or_path(plugin):
 def test_an_unusable_sender_is_a_settings_error(name):
     with pytest.raises(SettingsError, match="XINGTU_SMS_SENDER"):
         load_sender(Settings(sms_sender=name))
+
+
+def test_a_provider_that_trickles_its_answer_is_cut_off_at_the_timeout():
+    """httpx's timeout applies to each read; the sender holds the whole answer to one deadline."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def trickle():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(20):  # a byte every 0.2 s: no single read waits long enough to time out
+                time.sleep(0.2)
+                try:
+                    connection.sendall(b"x")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    with pytest.raises(TransientSendError, match="longer than 1 s"):
+        sender_for(f"http://127.0.0.1:{server.getsockname()[1]}/sms", timeout=1).send(SMS)
+    server.close()

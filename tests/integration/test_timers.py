@@ -5,7 +5,7 @@ from datetime import timedelta
 from models.states import OrderStatus, Role
 from worker.db import transaction
 from worker.services import orders, timers
-from tests.market import DAY, HOUR, SECOND, T0
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 REMIND_AT = T0 + DAY - 2 * HOUR
 
@@ -69,5 +69,5 @@ def test_dry_run_counts_and_writes_nothing(market):
 def test_a_scan_with_nothing_due_writes_nothing(market):
     market.publish()
     before = market.dump()
-    assert market.scan(T0 + HOUR).total == 0
+    assert market.scan(T0 + HOUR).as_dict() == NOTHING
     assert market.dump() == before

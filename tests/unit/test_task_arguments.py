@@ -29,3 +29,18 @@ def test_arguments_by_position_are_refused():
     assert tasks.accept_order(1, 2)["error"] == {
         "code": "invalid_arguments", "message": "pass arguments by name (kwargs), not by position",
     }  # fmt: skip
+
+
+def test_a_database_failure_is_an_answer_not_a_retry(monkeypatch):
+    """The task API never retries by itself: the caller is told the outcome is unknown."""
+    from worker.celery_app import make_app
+    from worker.db import make_engine, session_factory
+    from worker.runtime import Runtime
+    from worker.settings import Settings
+
+    nowhere = Settings(database_url="postgresql://nobody@127.0.0.1:1/none")
+    runtime = Runtime(nowhere, make_app(nowhere), session_factory(make_engine(nowhere.database_url)))
+    monkeypatch.setattr(tasks, "runtime", lambda: runtime)
+    error = tasks.accept_order(order_id=1, creator_id=1)["error"]
+    assert error["code"] == "database_unavailable" and "may or may not have been applied" in error["message"]
+    assert not getattr(tasks.accept_order, "autoretry_for", ())

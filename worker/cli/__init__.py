@@ -9,7 +9,7 @@ import logging
 import sys
 
 import click
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from worker.cli.admin import db, notifications, scan, status
 from worker.cli.app import App, unavailable
@@ -55,5 +55,5 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(1)
     except XingtuError as exc:
         app.fail(exc)
-    except OperationalError as exc:
+    except DBAPIError as exc:
         app.fail(unavailable(app.settings.database_url, exc))

@@ -48,7 +48,7 @@ def notifications() -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, order_id: int | None, limit: int | None) -> None:
-    with app.sessions()() as session:
+    with app.read_sessions()() as session:
         rows = queries.notifications(
             session, status=status and NotificationStatus(status), order_id=order_id, limit=limit
         )

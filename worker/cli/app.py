@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import schema, serialize
 from worker.celery_app import make_app
 from worker.cli.render import order_text
 from worker.clock import utcnow
-from worker.db import make_engine, masked, session_factory, transaction
+from worker.db import make_engine, masked, read_session_factory, session_factory, transaction
 from worker.errors import DatabaseError, SettingsError, XingtuError
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -30,6 +30,7 @@ class App:
     as_json: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+    _read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
     _runtime: Runtime | None = field(default=None, repr=False)
 
     @property
@@ -47,9 +48,9 @@ class App:
                 raise DatabaseError(f"there is no database at {path}: run `xingtu db upgrade` to create it")
             if check_schema:
                 schema.ensure_current(engine)
-        except (ArgumentError, NoSuchModuleError) as exc:
-            raise SettingsError(f"XINGTU_DATABASE_URL={url!r} is not a usable database URL: {exc}") from None
-        except OperationalError as exc:
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise SettingsError(f"XINGTU_DATABASE_URL={masked_setting(url)} is not a usable database URL: {exc}") from None
+        except DBAPIError as exc:
             raise unavailable(url, exc) from None
         return engine
 
@@ -57,6 +58,11 @@ class App:
         if self._sessions is None:
             self._sessions = session_factory(self.engine())
         return self._sessions
+
+    def read_sessions(self) -> sessionmaker[Session]:
+        if self._read_sessions is None:
+            self._read_sessions = read_session_factory(self.sessions().kw["bind"])
+        return self._read_sessions
 
     @property
     def runtime(self) -> Runtime:
@@ -72,7 +78,7 @@ class App:
             return use_case(session, self.settings, now=now, **kwargs)
 
     def read(self, query: Callable[[Session], Any]) -> Any:
-        with self.sessions()() as session:
+        with self.read_sessions()() as session:
             return query(session)
 
     def emit(self, value: Any, human: Callable[[Any], str]) -> None:
@@ -100,9 +106,16 @@ class App:
         sys.exit(exit_code)
 
 
-def unavailable(url: str, exc: OperationalError) -> DatabaseError:
+def unavailable(url: str, exc: DBAPIError) -> DatabaseError:
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    return DatabaseError(f"cannot use the database {masked(url)}: {reason}")
+    return DatabaseError(f"cannot use the database {masked_setting(url)}: {reason}")
+
+
+def masked_setting(url: str) -> str:
+    try:
+        return masked(url)
+    except ArgumentError:
+        return repr(url)
 
 
 pass_app = click.make_pass_decorator(App)

@@ -70,7 +70,7 @@ def show(app: App, order_id: int) -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, limit: int | None) -> None:
-    with app.sessions()() as session:
+    with app.read_sessions()() as session:
         rows = (order_json(o) for o in queries.orders(session, status=status and OrderStatus(status), limit=limit))
         app.emit_rows(rows, dict, ORDER_HEADER, order_row)
 

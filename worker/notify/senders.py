@@ -11,9 +11,11 @@ import hmac
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
+from time import monotonic
 from typing import Any, Protocol, TextIO
 
 import httpx
@@ -76,31 +78,43 @@ class WebhookSender:
             raise SettingsError("XINGTU_SMS_SENDER=webhook needs XINGTU_SMS_WEBHOOK_URL")
         self.url = settings.sms_webhook_url
         self.secret = settings.sms_webhook_secret
-        self.client = httpx.Client(timeout=settings.sms_webhook_timeout.total_seconds(), follow_redirects=False)
+        self.timeout = settings.sms_webhook_timeout.total_seconds()
+        self.client = httpx.Client(timeout=self.timeout, follow_redirects=False)
 
     def send(self, sms: Sms) -> str:
         body = json.dumps(asdict(sms), ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": sms.id}
         if self.secret:
             headers["X-Xingtu-Signature"] = signature(body, self.secret)
+        deadline = monotonic() + self.timeout
         try:
-            response = self.client.post(self.url, content=body, headers=headers)
+            with self.client.stream("POST", self.url, content=body, headers=headers) as response:
+                content = b"".join(_before(deadline, response.iter_bytes(), self.timeout))
         except httpx.TimeoutException as exc:
             raise TransientSendError(f"webhook timed out: {exc}") from None
         except httpx.TransportError as exc:
             raise TransientSendError(f"webhook unreachable: {exc}") from None
         status = response.status_code
         if 200 <= status < 300:
-            return _message_id(response) or sms.id
-        reason = f"webhook answered {status}: {response.text[:200]}"
+            return _message_id(content) or sms.id
+        reason = f"webhook answered {status}: {content[:200].decode(errors='replace')}"
         if status in (408, 429) or status >= 500:
             raise TransientSendError(reason)
         raise PermanentSendError(reason)
 
 
-def _message_id(response: httpx.Response) -> str | None:
+def _before(deadline: float, chunks: Iterator[bytes], timeout: float) -> Iterator[bytes]:
+    """The answer's body, cut off at the deadline: httpx's timeout applies to each read, so a provider
+    that trickles bytes would otherwise hold a send (and its lease) open indefinitely."""
+    for chunk in chunks:
+        if monotonic() > deadline:
+            raise TransientSendError(f"webhook took longer than {timeout:g} s to answer")
+        yield chunk
+
+
+def _message_id(content: bytes) -> str | None:
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         return None
     found = (body.get("message_id") or body.get("id")) if isinstance(body, dict) else None
@@ -124,7 +138,12 @@ def load_sender(settings: Settings) -> Sender:
                 f"XINGTU_SMS_SENDER={name!r} is not a built-in sender (console, webhook), an entry point in"
                 f" {ENTRY_POINT_GROUP}, or an importable package.module:Class ({exc})"
             ) from None
-    sender = factory(settings)
+    try:
+        sender = factory(settings)
+    except SettingsError:
+        raise
+    except Exception as exc:  # whatever a third-party factory raises, it means this setting does not work
+        raise SettingsError(f"XINGTU_SMS_SENDER={name!r} could not be set up: {type(exc).__name__}: {exc}") from None
     if not callable(getattr(sender, "send", None)):
         raise SettingsError(f"XINGTU_SMS_SENDER={name!r} made {sender!r}, which has no send(sms) method")
     return sender

@@ -36,9 +36,7 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
     expired = session.scalar(
         select(func.count()).where(Order.cancel_reason == CancelReason.ACCEPTANCE_TIMEOUT).select_from(Order)
     )
-    failed_attempts = session.scalar(select(func.coalesce(func.sum(Notification.attempts), 0))) - session.scalar(
-        select(func.count()).where(Notification.status.in_((NotificationStatus.SENT, NotificationStatus.SENDING)))
-    )
+    failed = session.scalar(select(func.count()).where(Notification.last_error.is_not(None)).select_from(Notification))
     orders = _by_status(session, Order, OrderStatus)
     notifications = _by_status(session, Notification, NotificationStatus)
     return {
@@ -58,6 +56,6 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
             "orders_expired": expired,
             "orders_cancelled": orders[OrderStatus.CANCELLED],
             "notifications_sent": notifications[NotificationStatus.SENT],
-            "notification_attempts_failed": max(failed_attempts, 0),
+            "notifications_failed": failed,
         },
     }

@@ -1,17 +1,19 @@
 """The outbox relay: claim due notifications under a lease, send them, record what happened.
 
 A claim marks rows ``sending`` with ``due_at`` at the end of the lease and counts the attempt, in its
-own short transaction; sending happens outside any transaction; the outcomes are recorded together
-afterwards, each only if the row is still under this claim (same ``attempts``). A worker that dies
-mid-batch leaves its rows ``sending`` until the lease ends, when the next sweep claims them again and
-the provider sees the same idempotency key. No send starts so late that it could outlive the lease.
+own short transaction; sending happens outside any transaction; outcomes are recorded every tenth of a
+second or so, each only if the row is still under this claim (same ``attempts``). A worker that dies
+mid-batch leaves its unrecorded rows ``sending`` until the lease ends, when the next sweep claims them
+again and the provider sees the same idempotency key. No send starts so late in the lease that a
+sender keeping to its timeout could outlive it.
 """
 
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
+from time import monotonic
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +30,7 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 BACKOFF_CAP = timedelta(hours=1)
+RECORD_EVERY = 0.1  # seconds: outcomes are written at least this often during a batch
 DUE = (Status.PENDING, Status.SENDING)
 
 
@@ -42,10 +45,8 @@ class DispatchResult:
     def claimed(self) -> int:
         return self.sent + self.retrying + self.dead + self.released
 
-    def __iadd__(self, other: "DispatchResult") -> "DispatchResult":
-        self.sent, self.retrying = self.sent + other.sent, self.retrying + other.retrying
-        self.dead, self.released = self.dead + other.dead, self.released + other.released
-        return self
+    def __add__(self, other: "DispatchResult") -> "DispatchResult":
+        return DispatchResult(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
 
 @dataclass
@@ -95,20 +96,27 @@ def deliver(
     ids: Sequence[int] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> DispatchResult:
-    """Claim one batch, send it, record the outcomes."""
+    """Claim one batch, send it, and record each outcome promptly (within ``RECORD_EVERY`` of its send),
+    so a worker that dies mid-batch leaves only its last moments' sends to go out again."""
     now = clock()
     with transaction(sessions) as session:
         rows = claim(session, now, lease=settings.send_lease, limit=settings.send_batch_size, ids=ids)
     last_start = now + settings.send_lease - settings.sms_webhook_timeout
-    outcomes = _Outcomes()
-    for row in rows:
-        key = {"b_id": row.id, "b_attempts": row.attempts}
-        if clock() >= last_start:
-            outcomes.released.append(key)
-            continue
-        _send(sender, settings, row, key, outcomes, clock)
+    outcomes, result, recorded = _Outcomes(), DispatchResult(), monotonic()
+    for index, row in enumerate(rows):
+        if clock() >= last_start:  # too late in the lease to start another send: give the rest back
+            outcomes.released += [{"b_id": r.id, "b_attempts": r.attempts} for r in rows[index:]]
+            break
+        _send(sender, settings, row, {"b_id": row.id, "b_attempts": row.attempts}, outcomes, clock)
+        if monotonic() - recorded >= RECORD_EVERY:
+            result += _flush(sessions, outcomes, clock())
+            outcomes, recorded = _Outcomes(), monotonic()
+    return result + _flush(sessions, outcomes, clock())
+
+
+def _flush(sessions: sessionmaker[Session], outcomes: _Outcomes, now: datetime) -> DispatchResult:
     with transaction(sessions) as session:
-        return _record(session, outcomes, clock())
+        return _record(session, outcomes, now)
 
 
 def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:

@@ -33,10 +33,6 @@ class ScanResult:
     def __add__(self, other: "ScanResult") -> "ScanResult":
         return ScanResult(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
 
-    @property
-    def total(self) -> int:
-        return sum(asdict(self).values())
-
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
