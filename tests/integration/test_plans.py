@@ -50,6 +50,11 @@ def live_rows(request, engine):
                 "order_id, initiator, reason, status, requested_at, respond_by, compensation_fen, resolved_at",
                 "g, 'client', 'r', 'rejected', '2026-11-27 04:00:00', '2026-11-29 04:00:00', 0, '2026-11-27 05:00:00'",
             )  # fmt: skip
+            insert(  # creators serving suspensions that have not ended
+                connection, engine, "creators",
+                "name, phone, created_at, status, suspended_until, violation_count",
+                "'k', '+8613900000003', '2026-11-01 00:00:00', 'suspended', '2026-12-20 00:00:00', 2",
+            )  # fmt: skip
             connection.exec_driver_sql(  # every tenth still open, answerable until the day after tomorrow
                 "UPDATE cancellation_requests SET status = 'open', resolved_at = NULL WHERE id - id / 10 * 10 = 0"
             )
@@ -103,7 +108,9 @@ def assert_no_table_scan(found: list[str], tables: tuple[str, ...]) -> None:
 
 
 def populated(live_rows) -> tuple[str, ...]:
-    return ("orders",) if live_rows == "no requests yet" else ("orders", "cancellation_requests", "notifications")
+    if live_rows == "no requests yet":
+        return ("orders",)
+    return ("orders", "cancellation_requests", "notifications", "creators")
 
 
 def test_a_scan_with_nothing_due_is_index_probes(engine, live_rows):

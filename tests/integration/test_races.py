@@ -6,6 +6,7 @@ PostgreSQL they meet on row locks, on SQLite on the database write lock.
 """
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,7 +14,7 @@ import pytest
 from models.states import OrderStatus, RequestStatus, Role, TimeoutPolicy
 from worker.db import transaction
 from worker.errors import XingtuError
-from worker.services import cancellation, orders, timers
+from worker.services import cancellation, orders, sanctions, timers
 from worker.services.records import party_id
 from tests.market import DAY, HOUR, SECOND, T0
 
@@ -118,3 +119,27 @@ def test_a_request_answered_while_the_scan_waited_is_left_alone(market, answer, 
     with transaction(market.sessions) as session:  # what the scan does with the request ids it claimed
         assert timers.settle_requests(session, T0 + 3 * DAY, policy, [request_id]) == 0
     assert market.dump() == before
+
+
+def test_accept_against_a_suspension(market):
+    """Each round: the creator accepts a pending order while a second violation suspends them. Either
+    the accept wins (the order goes on) or the suspension does (the order is declined for them);
+    never both, never a deadlock (both lock the creator, then the order)."""
+    outcomes = Counter()
+    for round_ in range(ROUNDS):
+        order = market.publish(now=T0 + round_ * SECOND)
+        kid = order.creator_id
+        market.run(sanctions.record, creator_id=kid, evidence="first", now=T0 + HOUR)
+        at = T0 + 2 * HOUR
+        accepted, violation = race(
+            lambda: market.run(orders.accept, order_id=order.id, creator_id=kid, now=at),
+            lambda: market.run(sanctions.record, creator_id=kid, evidence="second", now=at),
+        )
+        assert not isinstance(violation, XingtuError)
+        final = market.order(order.id)
+        if isinstance(accepted, XingtuError):
+            assert accepted.code == "creator_sanctioned" and final.cancel_reason.value == "creator_declined"
+        else:
+            assert final.status is OrderStatus.ACCEPTED
+        outcomes[final.status] += 1
+    assert sum(outcomes.values()) == ROUNDS

@@ -188,3 +188,22 @@ def test_the_worker_serves_metrics(start_worker, xingtu_cli, webhook, db):
     assert 'xingtu_orders{status="pending"} 1.0' in metrics
     assert 'xingtu_notifications{status="sent"} 1.0' in metrics
     assert "xingtu_notifications_sent_total 1.0" in metrics and "xingtu_overdue_pending_orders 0.0" in metrics
+
+
+def test_violations_through_the_task_api(start_worker, xingtu_cli, webhook, db):
+    start_worker()
+    parties(xingtu_cli)
+    caller = make_app(Settings(broker_url=REDIS_URL))
+
+    def call(name, **kwargs):
+        return caller.send_task(f"xingtu.{name}", kwargs=kwargs).get(timeout=WAIT)
+
+    first = call("record_violation", creator_id=1, evidence="私下接广告")
+    assert (first["violation_number"], first["sanction"]) == (1, "post_takedown")
+    second = call("record_violation", creator_id=1, evidence="又一次")
+    assert second["sanction"] == "suspended_7d" and second["suspended_until"] is not None
+    refused = call("publish_order", client_id=1, creator_id=1, title="t", amount_fen=100)
+    assert refused["error"]["code"] == "creator_sanctioned"
+    assert call("record_violation", creator_id=1, evidence="")["error"]["code"] == "invalid_evidence"
+    webhook.wait_for(lambda: sum(k.endswith(":sanction_applied:creator") for k in webhook.keys()) == 2, WAIT,
+                     "both sanction_applied SMS")  # fmt: skip
