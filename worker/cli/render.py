@@ -129,6 +129,7 @@ def status_text(report: dict[str, Any]) -> str:
     return _fields(
         [
             ("orders", orders),
+            ("creators", ", ".join(f"{count} {name}" for name, count in report["creators"].items())),
             ("overdue pending", f"{report['overdue_pending_orders']} (oldest {report['oldest_overdue_pending_seconds']:.0f} s)"),
             ("open requests", f"{report['open_cancellation_requests']} ({report['overdue_cancellation_requests']} overdue,"
              f" oldest {report['oldest_overdue_request_seconds']:.0f} s)"),
