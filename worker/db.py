@@ -19,7 +19,7 @@ from worker.errors import Conflict, XingtuError
 # Set in ``session.info`` by a use case that applied a due timeout before refusing the action it was
 # asked for: the timeout stands (the scan would apply it anyway), the refused action writes nothing.
 KEEP_ON_REFUSAL = "keep_on_refusal"
-# Ids of the notifications a transaction wrote, handed to ``after_commit`` to be queued for sending.
+# How many notifications a transaction wrote, handed to ``after_commit`` so a sweep is queued for them.
 NEW_NOTIFICATIONS = "new_notifications"
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -85,21 +85,21 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 @contextmanager
 def transaction(
-    factory: sessionmaker[Session], after_commit: Callable[[list[int]], None] | None = None
+    factory: sessionmaker[Session], after_commit: Callable[[int], None] | None = None
 ) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any error.
 
     A refusal (``XingtuError``) rolls back unless the use case marked the session
     ``KEEP_ON_REFUSAL``. A lost race (a versioned UPDATE that matched no row, or a unique index that
     another transaction filled first) becomes ``Conflict``, with nothing written. Once committed, the
-    ids of the notifications written go to ``after_commit`` (never before: a worker must not look for
+    number of notifications written goes to ``after_commit`` (never before: a worker must not look for
     rows it cannot see yet).
     """
     session = factory()
 
     def commit() -> None:
         session.commit()
-        written = session.info.pop(NEW_NOTIFICATIONS, [])
+        written = session.info.pop(NEW_NOTIFICATIONS, 0)
         if written and after_commit is not None:
             after_commit(written)
 

@@ -1,32 +1,29 @@
 """Handing work to the worker through the broker without ever depending on it.
 
-A writer has already committed when it gets here: its outbox rows are safe in the database and the
-dispatch sweep will send them whatever happens next. So the hand-off fails fast (one connection
+A writer has already committed when it gets here: its outbox rows are safe in the database and beat's
+scheduled sweep will send them whatever happens next. So the hand-off fails fast (one connection
 attempt, one-second socket timeouts, no retries) and a failure is a warning, not an error.
 """
 
 import logging
-from collections.abc import Sequence
-
 from celery import Celery
 
 log = logging.getLogger(__name__)
-CHUNK = 100  # notification ids per message: one task sends a batch
+MAX_SWEEPS = 8  # at once, for one commit: more than a worker pool runs in parallel is waste
 FAIL_FAST = {"socket_connect_timeout": 1, "socket_timeout": 1, "max_retries": 0}
 
 
-def notifications(app: Celery, ids: Sequence[int]) -> bool:
-    """Queue ``xingtu.send_notifications`` for the ids, a chunk per message; False if the broker could
-    not take them (the sweep will)."""
+def sweeps(app: Celery, new_notifications: int, batch: int) -> bool:
+    """Queue outbox sweeps (``xingtu.dispatch``) for new notifications, one per batch of them so several
+    worker processes send in parallel; False if the broker could not take them (beat's sweep will)."""
+    wanted = min(-(-new_notifications // batch), MAX_SWEEPS)
     try:
         with app.connection_for_write(transport_options=FAIL_FAST) as connection:
-            for start in range(0, len(ids), CHUNK):
-                chunk = list(ids[start : start + CHUNK])
-                app.send_task(
-                    "xingtu.send_notifications", args=[chunk], connection=connection, retry=False, ignore_result=True
-                )
-    except Exception as exc:  # any broker failure: the rows are committed, the sweep delivers them
-        log.warning("could not queue %d notifications (%s); the outbox sweep will send them", len(ids), exc)
+            for _ in range(wanted):
+                app.send_task("xingtu.dispatch", connection=connection, retry=False, ignore_result=True)
+    except Exception as exc:  # any broker failure: the rows are committed, the scheduled sweep delivers them
+        log.warning("could not queue the sending of %d notifications (%s); the outbox sweep will send them",
+                    new_notifications, exc)  # fmt: skip
         return False
     return True
 

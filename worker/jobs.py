@@ -2,7 +2,7 @@
 nothing is left or the run's time budget is spent. A run that stops with work left says so, and the
 task re-queues itself, so a day's backlog drains in many short transactions instead of one long one."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from time import monotonic
 
@@ -25,13 +25,11 @@ def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[time
             return total, full
 
 
-def dispatch(
-    runtime: Runtime, ids: Sequence[int] | None = None, clock: Callable[[], datetime] = utcnow
-) -> tuple[outbox.DispatchResult, bool]:
-    """Send due notifications (only ``ids`` if given); returns the outcomes and whether more may be due."""
+def dispatch(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[outbox.DispatchResult, bool]:
+    """Send due notifications; returns the outcomes and whether more may be due."""
     settings, started, total = runtime.settings, monotonic(), outbox.DispatchResult()
     while True:
-        batch = outbox.deliver(runtime.sessions, runtime.sender, settings, ids=ids, clock=clock)
+        batch = outbox.deliver(runtime.sessions, runtime.sender, settings, clock=clock)
         total += batch
         full = batch.claimed >= settings.send_batch_size
         if not full or monotonic() - started >= settings.run_budget.total_seconds():

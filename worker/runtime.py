@@ -28,5 +28,5 @@ class Runtime:
     def sender(self) -> Sender:
         return load_sender(self.settings)
 
-    def after_commit(self, notification_ids: list[int]) -> None:
-        enqueue.notifications(self.app, notification_ids)
+    def after_commit(self, new_notifications: int) -> None:
+        enqueue.sweeps(self.app, new_notifications, self.settings.send_batch_size)

@@ -54,12 +54,6 @@ def dispatch(self) -> dict:
     return vars(result)
 
 
-@app.task(name="xingtu.send_notifications", **JOB)
-def send_notifications(ids: list[int]) -> dict:
-    result, _ = jobs.dispatch(runtime(), ids=[int(i) for i in ids])
-    return vars(result)
-
-
 # --- the task API ------------------------------------------------------------------------------------
 
 

@@ -154,15 +154,6 @@ def test_no_send_starts_too_late_to_finish_within_the_lease(market):
     assert len(released) == 1 and released[0].attempts == 0 and released[0].due_at == clock.now
 
 
-def test_only_the_given_ids(market):
-    market.publish()
-    market.publish()
-    first, second = market.notifications()
-    sender = FakeSender()
-    assert deliver(market, sender, T0, ids=[second.id]).sent == 1
-    assert sender.keys == [second.idempotency_key]
-
-
 def test_claims_at_once_split_the_rows(market):
     for _ in range(30):
         market.publish()

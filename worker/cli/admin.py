@@ -70,7 +70,7 @@ def dispatch(app: App) -> None:
 @pass_app
 def retry(app: App, notification_id: int) -> None:
     note = app.act(outbox.revive, notification_id=notification_id)
-    app.runtime.after_commit([note.id])
+    app.runtime.after_commit(1)
     app.emit(notification_json(note), notification_row)
 
 

@@ -10,7 +10,7 @@ sender keeping to its timeout could outlive it.
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic
@@ -70,11 +70,9 @@ def due_query(now: datetime):
     return select(Notification.id).where(Notification.status.in_([inline(s) for s in DUE]), Notification.due_at <= now)
 
 
-def claim(session: Session, now: datetime, *, lease: timedelta, limit: int, ids: Sequence[int] | None = None):
+def claim(session: Session, now: datetime, *, lease: timedelta, limit: int):
     """Take up to ``limit`` due rows (oldest due first), skipping rows another claimer holds."""
     query = due_query(now).order_by(Notification.due_at, Notification.id).limit(limit)
-    if ids is not None:
-        query = query.where(Notification.id.in_(ids))
     claimed = query.with_for_update(skip_locked=True).cte("claimed").prefix_with("MATERIALIZED", dialect="postgresql")
     return session.execute(
         update(Notification)
@@ -93,14 +91,13 @@ def deliver(
     sender: Sender,
     settings: Settings,
     *,
-    ids: Sequence[int] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> DispatchResult:
     """Claim one batch, send it, and record each outcome promptly (within ``RECORD_EVERY`` of its send),
     so a worker that dies mid-batch leaves only its last moments' sends to go out again."""
     now = clock()
     with transaction(sessions) as session:
-        rows = claim(session, now, lease=settings.send_lease, limit=settings.send_batch_size, ids=ids)
+        rows = claim(session, now, lease=settings.send_lease, limit=settings.send_batch_size)
     last_start = now + settings.send_lease - settings.sms_webhook_timeout
     outcomes, result, recorded = _Outcomes(), DispatchResult(), monotonic()
     for index, row in enumerate(rows):

@@ -18,6 +18,10 @@ from worker.db import NEW_NOTIFICATIONS
 from worker.notify.messages import render
 
 
+def count_new_notifications(session: Session, count: int) -> None:
+    session.info[NEW_NOTIFICATIONS] = session.info.get(NEW_NOTIFICATIONS, 0) + count
+
+
 @dataclass(frozen=True)
 class Actor:
     role: Role
@@ -139,11 +143,11 @@ class Records:
         )
 
     def write(self, session: Session) -> None:
-        """Insert the rows; the new notifications' ids go to ``session.info[NEW_NOTIFICATIONS]`` so the
-        caller can queue them for sending once the transaction has committed."""
+        """Insert the rows, counting the new notifications in ``session.info[NEW_NOTIFICATIONS]`` so the
+        caller can have them sent once the transaction has committed."""
         for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
             if rows:
                 session.execute(insert(model), rows)
         if self.notifications:
-            ids = session.scalars(insert(Notification).returning(Notification.id), self.notifications).all()
-            session.info.setdefault(NEW_NOTIFICATIONS, []).extend(ids)
+            session.execute(insert(Notification), self.notifications)
+            count_new_notifications(session, len(self.notifications))
