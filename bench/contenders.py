@@ -18,7 +18,14 @@ from sqlalchemy import select
 
 from bench.data import NOW
 from models import LedgerEntry, Notification, Order, OrderEvent
-from models.states import CancelReason, LedgerKind, NotificationKind, NotificationStatus, OrderStatus, Role
+from models.states import (
+    CancelReason,
+    LedgerKind,
+    NotificationKind,
+    NotificationStatus,
+    OrderStatus,
+    Role,
+)
 from worker import jobs
 from worker.celery_app import make_app
 from worker.db import make_engine, session_factory
@@ -97,18 +104,48 @@ def peer(url: str, broker: str, limit: int) -> int:
             select(Order).where(Order.status == OrderStatus.PENDING, Order.accept_deadline <= NOW).limit(limit)
         ).all()
         for order in due:
-            order.status, order.cancel_reason, order.cancelled_at = OrderStatus.CANCELLED, CancelReason.ACCEPTANCE_TIMEOUT, NOW
-            order.creator_payout_fen, order.client_refund_fen, order.remind_at, order.updated_at = 0, order.amount_fen, None, NOW
-            session.add(OrderEvent(order_id=order.id, at=NOW, actor_role=Role.SYSTEM, event="acceptance_timed_out",
-                                   from_status=OrderStatus.PENDING, to_status=OrderStatus.CANCELLED, details={}))
-            session.add(LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW))
+            order.status, order.cancel_reason, order.cancelled_at = (
+                OrderStatus.CANCELLED,
+                CancelReason.ACCEPTANCE_TIMEOUT,
+                NOW,
+            )
+            order.creator_payout_fen, order.client_refund_fen, order.remind_at, order.updated_at = (
+                0,
+                order.amount_fen,
+                None,
+                NOW,
+            )
+            session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    at=NOW,
+                    actor_role=Role.SYSTEM,
+                    event="acceptance_timed_out",
+                    from_status=OrderStatus.PENDING,
+                    to_status=OrderStatus.CANCELLED,
+                    details={},
+                )
+            )
+            session.add(
+                LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW)
+            )
             for role, party in ((Role.CLIENT, order.client_id), (Role.CREATOR, order.creator_id)):
-                session.add(Notification(
-                    idempotency_key=f"order-{order.id}:order_cancelled:{role}", kind=NotificationKind.ORDER_CANCELLED,
-                    order_id=order.id, recipient_role=role, recipient_id=party, phone="+8613900000000",
-                    text=f"【星图】您的任务《{order.title}》已成功取消。退款{order.amount_fen / 100:.2f}元。", params={},
-                    status=NotificationStatus.PENDING, attempts=0, created_at=NOW, due_at=NOW,
-                ))
+                session.add(
+                    Notification(
+                        idempotency_key=f"order-{order.id}:order_cancelled:{role}",
+                        kind=NotificationKind.ORDER_CANCELLED,
+                        order_id=order.id,
+                        recipient_role=role,
+                        recipient_id=party,
+                        phone="+8613900000000",
+                        text=f"【星图】您的任务《{order.title}》已成功取消。退款{order.amount_fen / 100:.2f}元。",
+                        params={},
+                        status=NotificationStatus.PENDING,
+                        attempts=0,
+                        created_at=NOW,
+                        due_at=NOW,
+                    )
+                )
             session.commit()
         return len(due)  # fmt: skip
 

@@ -7,7 +7,17 @@ as on PostgreSQL. A naive datetime is refused at bind time: it is always a bug, 
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, DateTime, Enum, Integer, MetaData, literal_column, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    Enum,
+    Integer,
+    MetaData,
+    literal_column,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator

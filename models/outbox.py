@@ -1,5 +1,8 @@
 """The notification outbox: one row per recipient per event, written with the state change.
 
+A row holds the message's ``kind`` and ``params``; its text is rendered from them when it is shown or
+sent (``worker.notify.messages.render``), so a batch of thousands is written by set-based SQL.
+
 ``idempotency_key`` names the event and recipient (``order-7:order_cancelled:client``), so the unique
 index is a second guard against a double write, and the key handed to the sender is the same on every
 retry. ``due_at`` is when the row may next be tried: a row being sent is `sending` with ``due_at`` at the
@@ -27,7 +30,6 @@ class Notification(Base):
     recipient_role: Mapped[Role]
     recipient_id: Mapped[int] = mapped_column(Id)
     phone: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(Text)
     params: Mapped[dict[str, Any]] = mapped_column(Json)
     status: Mapped[NotificationStatus]
     attempts: Mapped[int] = mapped_column(default=0)

@@ -11,10 +11,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from tests.market import Market
 from worker import schema
 from worker.db import make_engine, session_factory
 from worker.settings import Settings
-from tests.market import Market
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"

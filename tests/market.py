@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Base, Client, Creator, LedgerEntry, Notification, Order, OrderEvent
 from models.states import LedgerKind, NotificationKind, OrderStatus, Role
 from worker.db import transaction
+from worker.notify.messages import render
 from worker.services import cancellation, orders, parties, queries, timers
 from worker.services.records import party_id
 from worker.settings import Settings
@@ -20,6 +21,11 @@ SECOND = timedelta(seconds=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 NOTHING = timers.ScanResult().as_dict()  # what a scan with nothing due applies
+
+
+def text_of(note: Notification) -> str:
+    """What the SMS says, as the sender and the CLI show it."""
+    return render(note.kind, note.params)
 
 
 class Market:
@@ -64,7 +70,9 @@ class Market:
         result = timers.ScanResult()
         while True:
             with transaction(self.sessions) as session:
-                batch = timers.scan_batch(session, now, self.settings.cancel_timeout_policy, self.settings.scan_batch_size)
+                batch = timers.scan_batch(
+                    session, now, self.settings.cancel_timeout_policy, self.settings.scan_batch_size
+                )
             result += batch
             if batch == timers.ScanResult():
                 return result

@@ -53,4 +53,3 @@ def _metrics_server(app: Celery, settings: Settings):
             start(settings.metrics_port, read_session_factory(make_engine(settings.database_url, pool_pre_ping=True)))
 
     return serve
-

@@ -84,9 +84,7 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 
 @contextmanager
-def transaction(
-    factory: sessionmaker[Session], after_commit: Callable[[int], None] | None = None
-) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], after_commit: Callable[[int], None] | None = None) -> Iterator[Session]:
     """One use case, one transaction: commit on success, roll back on any error.
 
     A refusal (``XingtuError``) rolls back unless the use case marked the session
@@ -114,11 +112,15 @@ def transaction(
         raise
     except StaleDataError:
         session.rollback()
-        raise Conflict("the order was changed by another operation at the same moment; nothing was written, try again") from None
+        raise Conflict(
+            "the order was changed by another operation at the same moment; nothing was written, try again"
+        ) from None
     except IntegrityError as exc:
         session.rollback()
         if _is_unique_violation(exc):
-            raise Conflict("another operation wrote the same record at the same moment; nothing was written, try again") from None
+            raise Conflict(
+                "another operation wrote the same record at the same moment; nothing was written, try again"
+            ) from None
         raise
     except BaseException:
         session.rollback()

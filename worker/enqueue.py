@@ -6,6 +6,7 @@ attempt, one-second socket timeouts, no retries) and a failure is a warning, not
 """
 
 import logging
+
 from celery import Celery
 
 log = logging.getLogger(__name__)

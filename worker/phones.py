@@ -33,5 +33,5 @@ def mask(e164: str) -> str:
     """``+8613812341234`` -> ``+86138****1234``: country code and the first three and last four digits."""
     number = phonenumbers.parse(e164)
     country = f"+{number.country_code}"
-    national = e164[len(country):]
+    national = e164[len(country) :]
     return f"{country}{national[:3]}****{national[-4:]}"

@@ -3,7 +3,16 @@
 from datetime import datetime
 from typing import Any
 
-from models import CancellationRequest, Client, Creator, Notification, Order, OrderEvent, Violation
+from models import (
+    CancellationRequest,
+    Client,
+    Creator,
+    Notification,
+    Order,
+    OrderEvent,
+    Violation,
+)
+from worker.notify.messages import render
 from worker.phones import mask
 
 
@@ -93,7 +102,7 @@ def notification_json(note: Notification) -> dict[str, Any]:
         "phone": mask(note.phone),
         "status": note.status.value,
         "attempts": note.attempts,
-        "text": note.text,
+        "text": render(note.kind, note.params),
         "created_at": instant(note.created_at),
         "sent_at": instant(note.sent_at),
     }

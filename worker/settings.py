@@ -88,12 +88,8 @@ class Settings:
     accept_reminder_lead: timedelta = _setting(
         "XINGTU_ACCEPT_REMINDER_LEAD", _duration(allow_zero=True), timedelta(hours=2)
     )
-    cancel_response_window: timedelta = _setting(
-        "XINGTU_CANCEL_RESPONSE_WINDOW", _duration(), timedelta(hours=48)
-    )
-    cancel_timeout_policy: TimeoutPolicy = _setting(
-        "XINGTU_CANCEL_TIMEOUT_POLICY", _policy, TimeoutPolicy.AUTO_CONFIRM
-    )
+    cancel_response_window: timedelta = _setting("XINGTU_CANCEL_RESPONSE_WINDOW", _duration(), timedelta(hours=48))
+    cancel_timeout_policy: TimeoutPolicy = _setting("XINGTU_CANCEL_TIMEOUT_POLICY", _policy, TimeoutPolicy.AUTO_CONFIRM)
     compensation_percent: int = _setting("XINGTU_COMPENSATION_PERCENT", _int_between(0, 100), 50)
     phone_regions: tuple[str, ...] = _setting("XINGTU_PHONE_REGIONS", _regions, ("CN",))
     scan_batch_size: int = _setting("XINGTU_SCAN_BATCH_SIZE", _int_between(1, 100_000), 1000)

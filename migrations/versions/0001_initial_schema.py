@@ -116,9 +116,7 @@ def upgrade() -> None:
             " OR (status <> 'cancelled' AND cancel_reason IS NULL AND cancelled_at IS NULL)",
             "cancelled_has_reason",
         ),
-        _check(
-            "status <> 'completed' OR (completed_at IS NOT NULL AND upload_count >= 1)", "completed_after_upload"
-        ),
+        _check("status <> 'completed' OR (completed_at IS NOT NULL AND upload_count >= 1)", "completed_after_upload"),
     )
     op.create_index("ix_orders_client_id", "orders", ["client_id"])
     op.create_index("ix_orders_creator_id", "orders", ["creator_id"])
@@ -137,9 +135,7 @@ def upgrade() -> None:
         sa.Column("compensation_fen", sa.BigInteger(), nullable=False),
         _instant("resolved_at", nullable=True),
         sa.Column("response_reason", sa.String(500), nullable=True),
-        _check(
-            "status IN ('open', 'confirmed', 'rejected', 'withdrawn', 'auto_confirmed', 'lapsed')", "status_valid"
-        ),
+        _check("status IN ('open', 'confirmed', 'rejected', 'withdrawn', 'auto_confirmed', 'lapsed')", "status_valid"),
         _check("initiator IN ('client', 'creator')", "initiator_valid"),
         _check("compensation_fen >= 0", "compensation_not_negative"),
         _check("(status = 'open') = (resolved_at IS NULL)", "resolved_unless_open"),
@@ -192,7 +188,6 @@ def upgrade() -> None:
         _word("recipient_role"),
         sa.Column("recipient_id", ID, nullable=False),
         sa.Column("phone", sa.String(16), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
         _json("params"),
         _word("status"),
         sa.Column("attempts", sa.Integer(), nullable=False),

@@ -35,15 +35,17 @@ def upgrade() -> None:
             op.f("ck_creators_suspended_until_set"), "(status = 'suspended') = (suspended_until IS NOT NULL)"
         )
         creators.create_check_constraint(op.f("ck_creators_violation_count"), "violation_count >= 0")
-    op.create_index(
-        "ix_creators_due_lift", "creators", ["suspended_until", "id"], **_partial("status = 'suspended'")
-    )
+    op.create_index("ix_creators_due_lift", "creators", ["suspended_until", "id"], **_partial("status = 'suspended'"))
 
     op.create_table(
         "violations",
         sa.Column("id", ID, nullable=False),
-        sa.Column("creator_id", ID, sa.ForeignKey("creators.id", name=op.f("fk_violations_creator_id_creators")),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "creator_id",
+            ID,
+            sa.ForeignKey("creators.id", name=op.f("fk_violations_creator_id_creators")),
+            nullable=False,
+        ),  # fmt: skip
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("evidence", sa.String(2000), nullable=False),
@@ -65,8 +67,12 @@ def upgrade() -> None:
     op.create_table(
         "creator_events",
         sa.Column("id", ID, nullable=False),
-        sa.Column("creator_id", ID, sa.ForeignKey("creators.id", name=op.f("fk_creator_events_creator_id_creators")),
-                  nullable=False),  # fmt: skip
+        sa.Column(
+            "creator_id",
+            ID,
+            sa.ForeignKey("creators.id", name=op.f("fk_creator_events_creator_id_creators")),
+            nullable=False,
+        ),  # fmt: skip
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_role", sa.String(32), nullable=False),
         sa.Column("actor_id", ID, nullable=True),

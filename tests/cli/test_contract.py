@@ -3,7 +3,6 @@
 import pytest
 from freezegun import freeze_time
 
-
 ORDER_KEYS = [
     "id", "client_id", "creator_id", "title", "amount_fen", "status", "published_at", "accept_deadline",
     "accepted_at", "first_upload_at", "upload_count", "completed_at", "cancelled_at", "cancel_reason",
@@ -26,7 +25,17 @@ def parties(xingtu):
 def publish(xingtu, parties, amount="12345"):
     client, creator = parties
     return xingtu(
-        "--json", "order", "publish", "--client", client, "--creator", creator, "--amount-fen", amount, "--title", "夏季新品"
+        "--json",
+        "order",
+        "publish",
+        "--client",
+        client,
+        "--creator",
+        creator,
+        "--amount-fen",
+        amount,
+        "--title",
+        "夏季新品",
     )
 
 
@@ -102,7 +111,9 @@ def test_a_refusal_exits_1_names_the_problem_and_writes_nothing(xingtu, parties,
     before = market.dump()
     result = publish(xingtu, parties, amount)
     assert result.code == 1
-    assert result.json == {"error": {"code": "invalid_amount", "message": result.stderr.removeprefix("error: ").strip()}}
+    assert result.json == {
+        "error": {"code": "invalid_amount", "message": result.stderr.removeprefix("error: ").strip()}
+    }
     assert "amount_fen must be a whole number of fen" in result.stderr
     assert market.dump() == before
 

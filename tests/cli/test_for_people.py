@@ -64,7 +64,11 @@ def test_the_installed_console_script(tmp_path):
 @pytest.mark.parametrize("command", [["--json", "order", "list"], ["--json", "worker"], ["--json", "scan"]])
 def test_a_bad_setting_is_one_clear_line_in_a_fresh_process(tmp_path, command):
     script = shutil.which("xingtu", path=str(Path(sys.executable).parent))
-    env = {**os.environ, "XINGTU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "XINGTU_CANCEL_TIMEOUT_POLICY": "never"}
+    env = {
+        **os.environ,
+        "XINGTU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "XINGTU_CANCEL_TIMEOUT_POLICY": "never",
+    }
     result = subprocess.run([script, *command], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr == "error: XINGTU_CANCEL_TIMEOUT_POLICY='never' must be one of: auto_confirm, lapse\n"

@@ -16,7 +16,9 @@ def test_four_violations(xingtu):
 
     def publish(at):
         with freeze_time(at):
-            return xingtu("--json", "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "t")
+            return xingtu(
+                "--json", "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "t"
+            )
 
     first = record("2027-01-01 02:00:00").json
     assert set(first) == VIOLATION_KEYS
@@ -61,7 +63,9 @@ def test_bad_violation_input(xingtu):
     xingtu("creator", "add", "--name", "达人", "--phone", "13900000002")
     blank = xingtu("--json", "violation", "record", "--creator", 1, "--evidence", "  ")
     assert blank.code == 1 and blank.json["error"]["code"] == "invalid_evidence"
-    assert xingtu("--json", "violation", "record", "--creator", 9, "--evidence", "e").json["error"]["code"] == "not_found"
+    assert (
+        xingtu("--json", "violation", "record", "--creator", 9, "--evidence", "e").json["error"]["code"] == "not_found"
+    )
     assert xingtu("--json", "violation", "list", "--creator", 9).json["error"]["code"] == "not_found"
     assert xingtu("--json", "violation", "record", "--creator", 1).code == 2
     assert xingtu("--json", "creator", "show", 1).json["violations"] == 0

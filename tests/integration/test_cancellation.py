@@ -4,10 +4,10 @@ response window under both policies."""
 import pytest
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role, TimeoutPolicy
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0, text_of
 from worker.errors import CancellationPending, DeadlinePassed, NotAllowed
 from worker.services import cancellation, orders
 from worker.services.records import party_id
-from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 ASKED = T0 + 3 * HOUR
 RESPOND_BY = ASKED + 2 * DAY
@@ -28,7 +28,9 @@ def answer(market, use_case, order, role, *, now=ASKED + HOUR, **kwargs):
         (Role.CREATOR, 1, 10_000, 0, 10_000, CancelReason.CREATOR_CANCELLED),
     ],
 )
-def test_confirmed_cancellation_settles_the_compensation_table(market, initiator, uploads, amount, payout, refund, reason):
+def test_confirmed_cancellation_settles_the_compensation_table(
+    market, initiator, uploads, amount, payout, refund, reason
+):
     order = market.accepted(uploads=uploads, amount_fen=amount)
     asked = market.request(order, initiator, now=ASKED)
     request = asked.open_request
@@ -70,7 +72,7 @@ def test_reject_ends_the_request_and_tells_the_initiator(market):
     assert rejected.status is OrderStatus.ACCEPTED and rejected.open_request is None
     assert rejected.latest_request.status is RequestStatus.REJECTED
     assert market.sent_to(order.id)[-1] == ("cancellation_rejected", "client")
-    assert "理由：视频已拍完" in market.notifications(order.id)[-1].text
+    assert "理由：视频已拍完" in text_of(market.notifications(order.id)[-1])
     market.run(orders.complete, order_id=order.id, client_id=order.client_id, now=ASKED + 2 * HOUR)
 
 
@@ -102,7 +104,7 @@ def test_silence_auto_confirms_at_respond_by_and_not_a_second_before(market):
     assert (done.creator_payout_fen, done.client_refund_fen) == (500, 499)
     assert done.latest_request.status is RequestStatus.AUTO_CONFIRMED and done.latest_request.resolved_at == RESPOND_BY
     assert market.sent_to(order.id)[-2:] == [("order_cancelled", "creator"), ("order_cancelled", "client")]
-    assert "已自动同意" in market.notifications(order.id)[-1].text
+    assert "已自动同意" in text_of(market.notifications(order.id)[-1])
     assert market.events(order.id)[-1].event == "cancellation_auto_confirmed"
 
 

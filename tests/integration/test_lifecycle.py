@@ -4,9 +4,9 @@ acceptance timeout, on SQLite and PostgreSQL."""
 import pytest
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0, text_of
 from worker.errors import DeadlinePassed, InvalidState
 from worker.services import cancellation, orders
-from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 
 def test_publish_escrows_sets_the_deadline_and_tells_the_creator(market):
@@ -17,7 +17,7 @@ def test_publish_escrows_sets_the_deadline_and_tells_the_creator(market):
     assert market.ledger(order.id) == [("escrow", 12_345)]
     assert market.sent_to(order.id) == [("order_published", "creator")]
     (note,) = market.notifications(order.id)
-    assert note.phone == "+8613900000002" and "2026-11-28 12:00前接收" in note.text
+    assert note.phone == "+8613900000002" and "2026-11-28 12:00前接收" in text_of(note)
     (event,) = market.events(order.id)
     assert (event.event, event.actor_role, event.from_status, event.to_status) == (
         "published", Role.CLIENT, None, OrderStatus.PENDING,
@@ -69,7 +69,9 @@ def test_client_cancels_a_pending_order_at_once(market):
 def test_creator_declines_a_pending_order_at_once(market, how):
     order = market.publish()
     if how == "decline":
-        market.run(cancellation.decline, order_id=order.id, creator_id=order.creator_id, reason="档期已满", now=T0 + HOUR)
+        market.run(
+            cancellation.decline, order_id=order.id, creator_id=order.creator_id, reason="档期已满", now=T0 + HOUR
+        )
     else:
         market.request(order, Role.CREATOR, now=T0 + HOUR, reason="档期已满")
     declined = market.order(order.id)

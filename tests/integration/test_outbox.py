@@ -1,17 +1,17 @@
 """The outbox relay against the database, with a fake sender: leases, retries, dead letters."""
 
 import random
-import time
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 
 from models.states import NotificationStatus as Status
+from tests.market import HOUR, SECOND, T0
 from worker.errors import InvalidState
 from worker.notify.senders import PermanentSendError, TransientSendError
 from worker.services import outbox
-from tests.market import HOUR, SECOND, T0
 
 
 class FakeSender:

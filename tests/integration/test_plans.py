@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from models.states import TimeoutPolicy
+from tests.market import T0
 from worker.db import make_engine
 from worker.services import outbox, timers
-from tests.market import T0
 
 LIVE = 20_000
 
@@ -60,9 +60,9 @@ def live_rows(request, engine):
             )
             insert(
                 connection, engine, "notifications",
-                "idempotency_key, kind, order_id, recipient_role, recipient_id, phone, text, params, status,"
+                "idempotency_key, kind, order_id, recipient_role, recipient_id, phone, params, status,"
                 " attempts, created_at, due_at, sent_at",
-                "'k' || g, 'order_published', g, 'creator', 1, '+8613900000002', 't', '{}',"
+                "'k' || g, 'order_published', g, 'creator', 1, '+8613900000002', '{}',"
                 " CASE WHEN g - g / 10 * 10 = 0 THEN 'pending' ELSE 'sent' END, 1, '2026-11-27 04:00:00',"
                 " '2026-11-28 04:00:00', NULL",
             )  # fmt: skip

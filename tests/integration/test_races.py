@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from models.states import OrderStatus, RequestStatus, Role, TimeoutPolicy
+from tests.market import DAY, HOUR, SECOND, T0
 from worker.db import transaction
 from worker.errors import XingtuError
 from worker.services import cancellation, orders, sanctions, timers
 from worker.services.records import party_id
-from tests.market import DAY, HOUR, SECOND, T0
 
 ROUNDS = 12
 

@@ -4,9 +4,9 @@ import pytest
 import sqlalchemy as sa
 
 from models import Client, Order
+from tests.market import HOUR, T0
 from worker.db import make_engine, read_session_factory, transaction
 from worker.services import orders
-from tests.market import HOUR, T0
 
 
 def test_a_reader_in_the_middle_of_a_list_does_not_hold_up_writers(market, engine):

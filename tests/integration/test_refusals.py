@@ -4,9 +4,9 @@ import pytest
 
 from models import Client, Creator
 from models.states import Role
+from tests.market import HOUR, T0
 from worker.services import cancellation, orders, parties
 from worker.services.records import party_id
-from tests.market import HOUR, T0
 
 NOW = T0 + 4 * HOUR
 

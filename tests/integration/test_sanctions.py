@@ -8,9 +8,9 @@ import sqlalchemy as sa
 
 from models import Creator, CreatorEvent
 from models.states import CancelReason, CreatorStatus, OrderStatus, Role, Sanction
+from tests.market import DAY, HOUR, SECOND, T0
 from worker.errors import CreatorSanctioned
 from worker.services import orders, queries, sanctions
-from tests.market import DAY, HOUR, SECOND, T0
 
 WEEK = timedelta(days=7)
 
@@ -44,7 +44,15 @@ def test_each_step_of_the_ladder(market):
         assert (now.status, now.suspended_until, now.violation_count) == (status, until, number)
     # the 3rd and 4th come after the previous suspension ended: it is lifted on the spot first
     applied, lifted = "sanction_applied", "sanction_lifted"
-    assert [kind for kind, _ in creator_sms(market, kid)] == [applied, applied, lifted, applied, lifted, applied, applied]
+    assert [kind for kind, _ in creator_sms(market, kid)] == [
+        applied,
+        applied,
+        lifted,
+        applied,
+        lifted,
+        applied,
+        applied,
+    ]
     with market.sessions() as session:
         assert [v.number for v in queries.violations(session, kid)] == [1, 2, 3, 4, 5]
         events = session.scalars(sa.select(CreatorEvent).order_by(CreatorEvent.id)).all()
@@ -74,7 +82,9 @@ def test_a_violation_while_suspended_takes_the_next_step_from_that_moment(market
     violate(market, kid, T0)
     violate(market, kid, T0 + DAY)  # suspended for 7 days
     third = violate(market, kid, T0 + 2 * DAY)
-    assert third.sanction is Sanction.SUSPENDED_3M and third.suspended_until == datetime(2027, 2, 28, 4, tzinfo=timezone.utc)
+    assert third.sanction is Sanction.SUSPENDED_3M and third.suspended_until == datetime(
+        2027, 2, 28, 4, tzinfo=timezone.utc
+    )
     assert creator(market, kid).suspended_until == third.suspended_until
 
 
@@ -116,7 +126,9 @@ def test_accept_is_refused_while_suspended(market):
     second = market.run(orders.publish, client_id=first.client_id, creator_id=kid, title="t", amount_fen=5, now=T0)
     assert second.status is OrderStatus.PENDING  # a takedown does not stop work
     market.run(orders.accept, order_id=second.id, creator_id=kid, now=T0 + SECOND)
-    third = market.run(orders.publish, client_id=first.client_id, creator_id=kid, title="t", amount_fen=5, now=T0 + HOUR)
+    third = market.run(
+        orders.publish, client_id=first.client_id, creator_id=kid, title="t", amount_fen=5, now=T0 + HOUR
+    )
     violate(market, kid, T0 + 2 * HOUR)
     with pytest.raises(CreatorSanctioned, match=f"creator {kid} cannot accept order {third.id}: suspended until"):
         market.run(orders.accept, order_id=third.id, creator_id=kid, now=T0 + 3 * HOUR)

@@ -10,9 +10,9 @@ from alembic.runtime.migration import MigrationContext
 
 from models import Base, Client, Creator
 from models.states import Role
+from tests.market import HOUR, T0
 from worker import schema
 from worker.db import make_engine, session_factory
-from tests.market import HOUR, T0
 
 
 def test_upgrade_is_idempotent(engine):
@@ -125,8 +125,8 @@ GUARDED = [
     ("a changed audit event", "UPDATE order_events SET event = 'x'", "append-only"),
     ("a changed finished order", "UPDATE orders SET title = 'x' WHERE id = :done", "never changes"),
     ("a duplicate idempotency key", "INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role,"
-     " recipient_id, phone, text, params, status, attempts, created_at, due_at) SELECT idempotency_key, kind,"
-     " order_id, recipient_role, recipient_id, phone, text, params, status, attempts, created_at, due_at"
+     " recipient_id, phone, params, status, attempts, created_at, due_at) SELECT idempotency_key, kind,"
+     " order_id, recipient_role, recipient_id, phone, params, status, attempts, created_at, due_at"
      " FROM notifications", "idempotency_key"),
     ("an order for nobody", "INSERT INTO orders (client_id, creator_id, title, amount_fen, status, published_at,"
      " accept_deadline, upload_count, updated_at, version) SELECT 404, creator_id, title, amount_fen, status,"

@@ -10,12 +10,18 @@ from datetime import timedelta
 
 import pytest
 
+from tests.webhook import Webhook
 from worker.errors import SettingsError
 from worker.notify.senders import (
-    ConsoleSender, PermanentSendError, Sms, TransientSendError, WebhookSender, load_sender, signature,
+    ConsoleSender,
+    PermanentSendError,
+    Sms,
+    TransientSendError,
+    WebhookSender,
+    load_sender,
+    signature,
 )  # fmt: skip
 from worker.settings import Settings
-from tests.webhook import Webhook
 
 SMS = Sms(id="order-7:order_cancelled:client", to="+8613812341234", kind="order_cancelled",
           text="【星图】您的任务《夏季》已成功取消。", params={"title": "夏季", "client_refund_fen": 100}, order_id=7)  # fmt: skip
@@ -90,14 +96,14 @@ def test_built_in_senders_by_name(webhook):
         load_sender(Settings(sms_sender="webhook"))
 
 
-PLUGIN = '''
+PLUGIN = """
 class Sender:
     def __init__(self, settings):
         self.settings = settings
 
     def send(self, sms):
         return "plugin:" + sms.id
-'''
+"""
 
 
 @pytest.fixture
@@ -119,7 +125,9 @@ def test_a_third_party_sender_by_entry_point_or_path(plugin):
         assert sender.send(SMS) == f"plugin:{SMS.id}"
 
 
-@pytest.mark.parametrize("name", ["nope", "no.such.module:Sender", "worker.settings:Missing", "worker.settings:Settings"])
+@pytest.mark.parametrize(
+    "name", ["nope", "no.such.module:Sender", "worker.settings:Missing", "worker.settings:Settings"]
+)
 def test_an_unusable_sender_is_a_settings_error(name):
     with pytest.raises(SettingsError, match="XINGTU_SMS_SENDER"):
         load_sender(Settings(sms_sender=name))

@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 from models.states import OrderStatus, Role
+from tests.market import DAY, HOUR, NOTHING, SECOND, T0, text_of
 from worker.db import transaction
 from worker.services import orders, timers
-from tests.market import DAY, HOUR, NOTHING, SECOND, T0
 
 REMIND_AT = T0 + DAY - 2 * HOUR
 
@@ -16,7 +16,7 @@ def test_the_reminder_is_written_two_hours_before_the_deadline_once(market):
     assert market.scan(REMIND_AT).acceptance_reminders == 1
     assert market.scan(REMIND_AT + HOUR).acceptance_reminders == 0
     assert market.sent_to(order.id) == [("order_published", "creator"), ("acceptance_reminder", "creator")]
-    assert "2026-11-28 12:00截止接收" in market.notifications(order.id)[-1].text
+    assert "2026-11-28 12:00截止接收" in text_of(market.notifications(order.id)[-1])
     assert market.order(order.id).status is OrderStatus.PENDING
 
 
@@ -59,7 +59,12 @@ def test_dry_run_counts_and_writes_nothing(market):
     before = market.dump()
     with market.sessions() as session:
         due = timers.count_due(session, T0 + 3 * DAY)
-    assert due.as_dict() == {"expired_orders": 2, "timed_out_requests": 1, "acceptance_reminders": 0, "lifted_suspensions": 0}
+    assert due.as_dict() == {
+        "expired_orders": 2,
+        "timed_out_requests": 1,
+        "acceptance_reminders": 0,
+        "lifted_suspensions": 0,
+    }
     with market.sessions() as session:
         assert timers.count_due(session, REMIND_AT).acceptance_reminders == 1
     assert market.dump() == before

@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from models import Notification, Order
 from models.states import NotificationStatus
+from tests.stack.conftest import REDIS_URL
 from worker.celery_app import make_app
 from worker.db import make_engine, session_factory
 from worker.settings import Settings
-from tests.stack.conftest import REDIS_URL
 
 WAIT = 30  # seconds: a hang guard, not a speed target
 
@@ -119,7 +119,11 @@ def test_a_worker_killed_mid_send_leaves_rows_that_go_out_again_with_the_same_ke
     assert {n.status for n in notes(db).values()} == {NotificationStatus.SENDING}
     start_worker()
     webhook.wait_for(lambda: all(n.status is NotificationStatus.SENT for n in notes(db).values()), WAIT, "all sent")
-    assert Counter(webhook.keys()) == {first: 2, "order-2:order_published:creator": 1, "order-3:order_published:creator": 1}
+    assert Counter(webhook.keys()) == {
+        first: 2,
+        "order-2:order_published:creator": 1,
+        "order-3:order_published:creator": 1,
+    }
     assert notes(db)[first].attempts == 2
 
 
@@ -182,7 +186,9 @@ def test_the_worker_serves_metrics(start_worker, xingtu_cli, webhook, db):
     start_worker(env={"XINGTU_METRICS_PORT": str(port)})
     parties(xingtu_cli)
     publish(xingtu_cli)
-    webhook.wait_for(lambda: notes(db)["order-1:order_published:creator"].status is NotificationStatus.SENT, WAIT, "sent")
+    webhook.wait_for(
+        lambda: notes(db)["order-1:order_published:creator"].status is NotificationStatus.SENT, WAIT, "sent"
+    )
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         metrics = response.read().decode()
     assert 'xingtu_orders{status="pending"} 1.0' in metrics

@@ -10,7 +10,15 @@ CN = ("CN",)
 
 
 @pytest.mark.parametrize(
-    "raw", ["13812341234", "+8613812341234", "+86 138 1234 1234", " 138-1234-1234 ", "0086 13812341234", "１３８１２３４１２３４"]
+    "raw",
+    [
+        "13812341234",
+        "+8613812341234",
+        "+86 138 1234 1234",
+        " 138-1234-1234 ",
+        "0086 13812341234",
+        "１３８１２３４１２３４",
+    ],
 )
 def test_chinese_mobiles_normalise_to_e164(raw):
     assert phones.normalise(raw, CN) == "+8613812341234"
@@ -89,6 +97,8 @@ def test_titles_are_at_most_100_characters():
         validation.title("标" * 101)
 
 
-@pytest.mark.parametrize("fen, shown", [(0, "0.00"), (1, "0.01"), (12_345, "123.45"), (100_000_000_000, "1,000,000,000.00")])
+@pytest.mark.parametrize(
+    "fen, shown", [(0, "0.00"), (1, "0.01"), (12_345, "123.45"), (100_000_000_000, "1,000,000,000.00")]
+)
 def test_yuan(fen, shown):
     assert yuan(fen) == shown

@@ -7,7 +7,13 @@ import pytest
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
 from worker import rules
-from worker.errors import CancellationPending, DeadlinePassed, InvalidState, NotAllowed, NothingUploaded
+from worker.errors import (
+    CancellationPending,
+    DeadlinePassed,
+    InvalidState,
+    NotAllowed,
+    NothingUploaded,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)

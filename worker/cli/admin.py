@@ -5,7 +5,14 @@ import click
 from models.states import NotificationStatus
 from worker import jobs, schema
 from worker.cli.app import ID, App, pass_app
-from worker.cli.render import NOTIFICATION_HEADER, dispatch_text, notification_row, scan_text, status_text, upgrade_text
+from worker.cli.render import (
+    NOTIFICATION_HEADER,
+    dispatch_text,
+    notification_row,
+    scan_text,
+    status_text,
+    upgrade_text,
+)
 from worker.clock import utcnow
 from worker.serialize import notification_json
 from worker.services import health, outbox, queries, timers

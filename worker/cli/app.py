@@ -6,9 +6,9 @@ reads the clock once, when it runs.
 
 import json
 import sys
-from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +19,13 @@ from worker import schema, serialize
 from worker.celery_app import make_app
 from worker.cli.render import order_text
 from worker.clock import utcnow
-from worker.db import make_engine, masked, read_session_factory, session_factory, transaction
+from worker.db import (
+    make_engine,
+    masked,
+    read_session_factory,
+    session_factory,
+    transaction,
+)
 from worker.errors import DatabaseError, SettingsError, XingtuError
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -49,7 +55,9 @@ class App:
             if check_schema:
                 schema.ensure_current(engine)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-            raise SettingsError(f"XINGTU_DATABASE_URL={masked_setting(url)} is not a usable database URL: {exc}") from None
+            raise SettingsError(
+                f"XINGTU_DATABASE_URL={masked_setting(url)} is not a usable database URL: {exc}"
+            ) from None
         except DBAPIError as exc:
             raise unavailable(url, exc) from None
         return engine
@@ -87,7 +95,9 @@ class App:
     def emit_order(self, order) -> None:
         self.emit(serialize.order_json(order), order_text)
 
-    def emit_rows(self, rows: Iterable[Any], to_json: Callable[[Any], dict], human_header: str, human_row: Callable[[Any], str]) -> None:
+    def emit_rows(
+        self, rows: Iterable[Any], to_json: Callable[[Any], dict], human_header: str, human_row: Callable[[Any], str]
+    ) -> None:
         """Stream a list: a JSON array, or a table for people, one row at a time."""
         if self.as_json:
             click.echo("[", nl=False)

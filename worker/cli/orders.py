@@ -4,7 +4,13 @@ import click
 
 from models.states import OrderStatus
 from worker.cli.app import ID, App, pass_app
-from worker.cli.render import EVENT_HEADER, ORDER_HEADER, event_row, order_row, order_text
+from worker.cli.render import (
+    EVENT_HEADER,
+    ORDER_HEADER,
+    event_row,
+    order_row,
+    order_text,
+)
 from worker.serialize import event_json, order_json
 from worker.services import cancellation, orders, queries
 
@@ -21,7 +27,9 @@ def order() -> None:
 @click.option("--title", required=True, help="Title, 1 to 100 characters.")
 @pass_app
 def publish(app: App, client_id: int, creator_id: int, amount_fen: str, title: str) -> None:
-    app.emit_order(app.act(orders.publish, client_id=client_id, creator_id=creator_id, title=title, amount_fen=amount_fen))
+    app.emit_order(
+        app.act(orders.publish, client_id=client_id, creator_id=creator_id, title=title, amount_fen=amount_fen)
+    )
 
 
 @order.command(help="Accept a pending order, before its acceptance deadline.")

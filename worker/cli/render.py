@@ -44,8 +44,11 @@ def order_text(order: dict[str, Any]) -> str:
     request = order["cancellation"]
     if request:
         pairs += [
-            ("cancellation", f"#{request['id']} by {request['initiator']}, {request['status']},"
-             f" quoted {_money(request['compensation_fen'])} to the creator"),  # fmt: skip
+            (
+                "cancellation",
+                f"#{request['id']} by {request['initiator']}, {request['status']},"
+                f" quoted {_money(request['compensation_fen'])} to the creator",
+            ),  # fmt: skip
             ("  reason", request["reason"]),
             ("  requested", _when(request["requested_at"])),
             ("  respond by", request["respond_by"] and _when(request["respond_by"])),
@@ -113,7 +116,9 @@ def scan_text(result: dict[str, Any]) -> str:
 def upgrade_text(result: dict[str, Any]) -> str:
     if not result["upgraded"]:
         return f"{result['database']}: schema already at revision {result['to_revision']}"
-    return f"{result['database']}: schema upgraded from {result['from_revision'] or 'nothing'} to {result['to_revision']}"
+    return (
+        f"{result['database']}: schema upgraded from {result['from_revision'] or 'nothing'} to {result['to_revision']}"
+    )
 
 
 def dispatch_text(result: dict[str, Any]) -> str:
@@ -124,16 +129,20 @@ def dispatch_text(result: dict[str, Any]) -> str:
 
 
 def status_text(report: dict[str, Any]) -> str:
-    orders = ", ".join(f"{count} {name}" for name, count in report["orders"].items())
-    notes = ", ".join(f"{count} {name}" for name, count in report["notifications"].items())
+    def counts(key: str) -> str:
+        return ", ".join(f"{count} {name}" for name, count in report[key].items())
+
+    def oldest(key: str) -> str:
+        return f"oldest {report[key]:.0f} s"
+
+    requests = report["open_cancellation_requests"], report["overdue_cancellation_requests"]
     return _fields(
         [
-            ("orders", orders),
-            ("creators", ", ".join(f"{count} {name}" for name, count in report["creators"].items())),
-            ("overdue pending", f"{report['overdue_pending_orders']} (oldest {report['oldest_overdue_pending_seconds']:.0f} s)"),
-            ("open requests", f"{report['open_cancellation_requests']} ({report['overdue_cancellation_requests']} overdue,"
-             f" oldest {report['oldest_overdue_request_seconds']:.0f} s)"),
-            ("notifications", notes),
-            ("due now", f"{report['due_notifications']} (oldest {report['oldest_due_notification_seconds']:.0f} s)"),
+            ("orders", counts("orders")),
+            ("creators", counts("creators")),
+            ("overdue pending", f"{report['overdue_pending_orders']} ({oldest('oldest_overdue_pending_seconds')})"),
+            ("open requests", f"{requests[0]} ({requests[1]} overdue, {oldest('oldest_overdue_request_seconds')})"),
+            ("notifications", counts("notifications")),
+            ("due now", f"{report['due_notifications']} ({oldest('oldest_due_notification_seconds')})"),
         ]
-    )  # fmt: skip
+    )

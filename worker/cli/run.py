@@ -19,7 +19,9 @@ def worker(app: App, concurrency: int | None, loglevel: str) -> None:
     or lock, so a restarted worker is back at work within one interval. For several machines run
     `celery -A worker.app worker` on each and one beat (see docker-compose.yml)."""
     app.engine()  # an unreachable database or an old schema stops here, with the fix named
-    from worker.app import app as celery_app  # the app whose tasks run; built once settings are known good
+    from worker.app import (
+        app as celery_app,  # the app whose tasks run; built once settings are known good
+    )
 
     problem = broker_problem(celery_app)
     if problem:

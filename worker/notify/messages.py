@@ -8,7 +8,8 @@ text shows them in Asia/Shanghai time. Money in params is fen; the text shows yu
 from datetime import datetime
 from typing import Any
 
-from models.states import CancelReason, NotificationKind as Kind, Role, Sanction, TimeoutPolicy
+from models.states import CancelReason, Role, Sanction, TimeoutPolicy
+from models.states import NotificationKind as Kind
 from worker.display import local_time, yuan
 
 TEMPLATES = {

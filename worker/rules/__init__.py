@@ -1,7 +1,13 @@
 """SPEC.md's rules as pure functions: they take the state as it is and ``now``, and return a decision
 or raise a named error. Nothing here reads the clock or touches the database."""
 
-from worker.rules.ladder import ensure_may_work, sanction_for, standing_after, suspension_end, suspension_over
+from worker.rules.ladder import (
+    ensure_may_work,
+    sanction_for,
+    standing_after,
+    suspension_end,
+    suspension_over,
+)
 from worker.rules.orders import (
     cancel_reason,
     compensation_fen,

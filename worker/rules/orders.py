@@ -8,7 +8,13 @@ from typing import Protocol
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
 from worker.display import local_time_precise
-from worker.errors import CancellationPending, DeadlinePassed, InvalidState, NotAllowed, NothingUploaded
+from worker.errors import (
+    CancellationPending,
+    DeadlinePassed,
+    InvalidState,
+    NotAllowed,
+    NothingUploaded,
+)
 
 
 class RequestFacts(Protocol):

@@ -53,7 +53,9 @@ def request(
     return order
 
 
-def decline(session: Session, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime) -> Order:
+def decline(
+    session: Session, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime
+) -> Order:
     reason = validation.reason(reason)
     order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, creator_id)
@@ -72,7 +74,14 @@ def confirm(session: Session, settings: Settings, *, order_id: int, role: Role, 
 
 
 def reject(
-    session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime, reason: str | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    order_id: int,
+    role: Role,
+    actor_id: int,
+    now: datetime,
+    reason: str | None = None,
 ) -> Order:
     """The counterparty says no: the request ends, the order goes on, the initiator is told."""
     reason = None if reason is None else validation.reason(reason)
@@ -113,7 +122,14 @@ def respond(
 
 
 def cancel_pending(
-    session: Session, order: Order, *, initiator: Role, actor: Actor, reason: str, now: datetime, event: str | None = None
+    session: Session,
+    order: Order,
+    *,
+    initiator: Role,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    event: str | None = None,
 ) -> Order:
     """Cancel a pending order at once: the client cancels, or the creator declines (also when a
     sanction declines for them). Recorded as a request confirmed at once, so the initiator and reason
@@ -147,7 +163,13 @@ def _cancel(session: Session, order: Order, req: CancellationRequest, actor: Act
 
 
 def _close(
-    session: Session, order: Order, req: CancellationRequest, status: RequestStatus, actor: Actor, now: datetime, **details
+    session: Session,
+    order: Order,
+    req: CancellationRequest,
+    status: RequestStatus,
+    actor: Actor,
+    now: datetime,
+    **details,
 ) -> None:
     """End a request without cancelling: rejected (initiator told) or withdrawn (counterparty told)."""
     req.status, req.resolved_at = status, now

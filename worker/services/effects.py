@@ -4,7 +4,8 @@ applies it to a batch: the order's new column values, and the audit, ledger and 
 from datetime import datetime
 from typing import Any
 
-from models.states import CancelReason, LedgerKind, NotificationKind as Kind, OrderStatus, Role
+from models.states import CancelReason, LedgerKind, OrderStatus, Role
+from models.states import NotificationKind as Kind
 from worker.services.records import SYSTEM, Actor, Records
 
 BOTH = (Role.CREATOR, Role.CLIENT)

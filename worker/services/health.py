@@ -7,8 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import CancellationRequest as Request, Creator, Notification, Order
-from models.states import CancelReason, CreatorStatus, NotificationStatus, OrderStatus, RequestStatus
+from models import CancellationRequest as Request
+from models import Creator, Notification, Order
+from models.states import (
+    CancelReason,
+    CreatorStatus,
+    NotificationStatus,
+    OrderStatus,
+    RequestStatus,
+)
 from worker.services.outbox import DUE
 
 
@@ -32,7 +39,9 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
     overdue_requests, oldest_request = _overdue(
         session, Request.respond_by, Request.status == RequestStatus.OPEN, Request.respond_by <= now
     )
-    due_notes, oldest_note = _overdue(session, Notification.due_at, Notification.status.in_(DUE), Notification.due_at <= now)
+    due_notes, oldest_note = _overdue(
+        session, Notification.due_at, Notification.status.in_(DUE), Notification.due_at <= now
+    )
     expired = session.scalar(
         select(func.count()).where(Order.cancel_reason == CancelReason.ACCEPTANCE_TIMEOUT).select_from(Order)
     )

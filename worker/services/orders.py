@@ -18,13 +18,22 @@ from worker.settings import Settings
 
 
 def publish(
-    session: Session, settings: Settings, *, client_id: int, creator_id: int, title: str, amount_fen: object, now: datetime
+    session: Session,
+    settings: Settings,
+    *,
+    client_id: int,
+    creator_id: int,
+    title: str,
+    amount_fen: object,
+    now: datetime,
 ) -> Order:
     """Escrow the amount, start the acceptance window, tell the creator."""
     title = validation.title(title)
     amount = validation.amount_fen(amount_fen)
     parties.get(session, Client, client_id)
-    rules.ensure_may_work(load.creator_for_update(session, creator_id, now), f"cannot publish to creator {creator_id}", now)
+    rules.ensure_may_work(
+        load.creator_for_update(session, creator_id, now), f"cannot publish to creator {creator_id}", now
+    )
     deadline = now + settings.accept_window
     order = Order(
         client_id=client_id,

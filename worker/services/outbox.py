@@ -24,6 +24,7 @@ from models.states import NotificationStatus as Status
 from worker.clock import utcnow
 from worker.db import transaction
 from worker.errors import InvalidState, NotFound
+from worker.notify.messages import render
 from worker.notify.senders import PermanentSendError, Sender, Sms, TransientSendError
 from worker.phones import mask
 from worker.settings import Settings
@@ -79,8 +80,13 @@ def claim(session: Session, now: datetime, *, lease: timedelta, limit: int):
         .where(Notification.id.in_(select(claimed.c.id)))
         .values(status=Status.SENDING, due_at=now + lease, attempts=Notification.attempts + 1)
         .returning(
-            Notification.id, Notification.attempts, Notification.idempotency_key, Notification.phone,
-            Notification.kind, Notification.text, Notification.params, Notification.order_id,
+            Notification.id,
+            Notification.attempts,
+            Notification.idempotency_key,
+            Notification.phone,
+            Notification.kind,
+            Notification.params,
+            Notification.order_id,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
     ).all()
@@ -117,7 +123,10 @@ def _flush(sessions: sessionmaker[Session], outcomes: _Outcomes, now: datetime) 
 
 
 def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
-    sms = Sms(id=row.idempotency_key, to=row.phone, kind=row.kind, text=row.text, params=row.params, order_id=row.order_id)
+    sms = Sms(
+        id=row.idempotency_key, to=row.phone, kind=row.kind, text=render(row.kind, row.params), params=row.params,
+        order_id=row.order_id,
+    )  # fmt: skip
     try:
         message_id = sender.send(sms)
     except PermanentSendError as exc:
@@ -140,7 +149,11 @@ def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchRes
     """Write each outcome if the row is still under this claim; a row a later claim took over is left
     to that claim."""
     table = Notification.__table__
-    ours = (table.c.id == bindparam("b_id"), table.c.status == Status.SENDING, table.c.attempts == bindparam("b_attempts"))
+    ours = (
+        table.c.id == bindparam("b_id"),
+        table.c.status == Status.SENDING,
+        table.c.attempts == bindparam("b_attempts"),
+    )
     result = DispatchResult()
     changes = {
         "sent": {"status": Status.SENT},

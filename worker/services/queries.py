@@ -14,7 +14,9 @@ BATCH = 500
 
 
 def order(session: Session, order_id: int) -> Order:
-    found = session.scalars(select(Order).where(Order.id == order_id).options(selectinload(Order.requests))).one_or_none()
+    found = session.scalars(
+        select(Order).where(Order.id == order_id).options(selectinload(Order.requests))
+    ).one_or_none()
     if found is None:
         raise NotFound(f"order {order_id} does not exist")
     return found

@@ -13,9 +13,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from models import Client, Creator, CreatorEvent, LedgerEntry, Notification, OrderEvent
-from models.states import LedgerKind, NotificationKind, NotificationStatus, OrderStatus, Role
+from models.states import (
+    LedgerKind,
+    NotificationKind,
+    NotificationStatus,
+    OrderStatus,
+    Role,
+)
 from worker.db import NEW_NOTIFICATIONS
-from worker.notify.messages import render
 
 
 def count_new_notifications(session: Session, count: int) -> None:
@@ -121,7 +126,6 @@ class Records:
                 "recipient_role": role,
                 "recipient_id": recipient_id,
                 "phone": self.phones[(role, recipient_id)],
-                "text": render(kind, params),
                 "params": params,
                 "status": NotificationStatus.PENDING,
                 "attempts": 0,

@@ -20,7 +20,6 @@ from worker.services.records import SYSTEM, Records
 from worker.settings import Settings
 
 
-
 def record(session: Session, settings: Settings, *, creator_id: int, evidence: str, now: datetime) -> Violation:
     evidence = validation.evidence(evidence)
     creator = load.creator_for_update(session, creator_id, now)
@@ -50,7 +49,9 @@ def record(session: Session, settings: Settings, *, creator_id: int, evidence: s
     return violation
 
 
-def _decline_pending(session: Session, settings: Settings, creator_id: int, until: datetime | None, now: datetime) -> None:
+def _decline_pending(
+    session: Session, settings: Settings, creator_id: int, until: datetime | None, now: datetime
+) -> None:
     reason = "达人账号已被永久封禁" if until is None else f"达人账号封禁中，{local_time(until)}前无法接单"
     pending = session.scalars(
         select(Order)

@@ -13,10 +13,17 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from models import CancellationRequest as Request, Creator, Order, Violation
+from models import CancellationRequest as Request
+from models import Creator, Order, Violation
 from models.base import inline
 from models.states import (
-    CancelReason, CreatorStatus, NotificationKind, OrderStatus, RequestStatus, Role, TimeoutPolicy,
+    CancelReason,
+    CreatorStatus,
+    NotificationKind,
+    OrderStatus,
+    RequestStatus,
+    Role,
+    TimeoutPolicy,
 )  # fmt: skip
 from worker import rules
 from worker.services import effects
@@ -72,7 +79,9 @@ def _claimed_ids(query, limit: int, order_id: int | None):
 
 def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int | None = None) -> int:
     """Cancel pending orders whose acceptance deadline has come: nothing paid, everything refunded."""
-    claimed = _claimed_ids(select(Order.id).where(*_due_acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id)
+    claimed = _claimed_ids(
+        select(Order.id).where(*_due_acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id
+    )
     rows = session.execute(
         update(Order)
         .where(Order.id.in_(claimed), Order.status == OrderStatus.PENDING)
@@ -203,7 +212,9 @@ def lift_suspensions(session: Session, now: datetime, *, limit: int, creator_id:
         .values(status=CreatorStatus.ACTIVE, suspended_until=None)
         .execution_options(synchronize_session=False)
     )
-    phones = dict(session.execute(select(Creator.id, Creator.phone).where(Creator.id.in_([row.id for row in rows]))).all())
+    phones = dict(
+        session.execute(select(Creator.id, Creator.phone).where(Creator.id.in_([row.id for row in rows]))).all()
+    )
     records = Records({(Role.CREATOR, creator): phone for creator, phone in phones.items()})
     for row in rows:
         records.creator_event(
