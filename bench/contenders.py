@@ -52,16 +52,21 @@ WITH cancelled AS (
     RETURNING orders.id, client_id, creator_id, title, amount_fen
 ), events AS (
     INSERT INTO order_events (order_id, at, actor_role, event, from_status, to_status, details)
-    SELECT id, :now, 'system', 'acceptance_timed_out', 'pending', 'cancelled', '{}' FROM cancelled
+    SELECT id, :now, 'system', 'acceptance_timed_out', 'pending', 'cancelled',
+        json_build_object('cancel_reason', 'acceptance_timeout', 'creator_payout_fen', 0,
+                          'client_refund_fen', amount_fen, 'request_id', NULL)
+    FROM cancelled
 ), ledger AS (
     INSERT INTO ledger_entries (order_id, kind, amount_fen, at)
     SELECT id, 'client_refund', amount_fen, :now FROM cancelled
 )
-INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role, recipient_id, phone, text, params,
+INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role, recipient_id, phone, params,
     status, attempts, created_at, due_at)
 SELECT 'order-' || c.id || ':order_cancelled:' || r.role, 'order_cancelled', c.id, r.role,
     CASE r.role WHEN 'client' THEN c.client_id ELSE c.creator_id END, '+8613900000000',
-    '【星图】您的任务《' || c.title || '》已成功取消。退款' || c.amount_fen / 100.0 || '元。', '{}', 'pending', 0, :now, :now
+    json_build_object('title', c.title, 'cancel_reason', 'acceptance_timeout', 'reason', NULL, 'auto_confirmed', false,
+                      'creator_payout_fen', 0, 'client_refund_fen', c.amount_fen),
+    'pending', 0, :now, :now
 FROM cancelled c CROSS JOIN (VALUES ('client'), ('creator')) AS r(role)
 """
 
@@ -72,14 +77,17 @@ FLOOR_SQLITE = [
     " creator_payout_fen = 0, client_refund_fen = amount_fen, remind_at = NULL, updated_at = :now,"
     " version = version + 1 WHERE id IN (SELECT id FROM temp.cancelled)",
     "INSERT INTO order_events (order_id, at, actor_role, event, from_status, to_status, details)"
-    " SELECT id, :now, 'system', 'acceptance_timed_out', 'pending', 'cancelled', '{}' FROM temp.cancelled",
+    " SELECT id, :now, 'system', 'acceptance_timed_out', 'pending', 'cancelled', json_object('cancel_reason',"
+    " 'acceptance_timeout', 'creator_payout_fen', 0, 'client_refund_fen', amount_fen, 'request_id', NULL)"
+    " FROM temp.cancelled",
     "INSERT INTO ledger_entries (order_id, kind, amount_fen, at)"
     " SELECT id, 'client_refund', amount_fen, :now FROM temp.cancelled",
-    "INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role, recipient_id, phone, text, params,"
+    "INSERT INTO notifications (idempotency_key, kind, order_id, recipient_role, recipient_id, phone, params,"
     " status, attempts, created_at, due_at)"
     " SELECT 'order-' || c.id || ':order_cancelled:' || r.role, 'order_cancelled', c.id, r.role,"
     " CASE r.role WHEN 'client' THEN c.client_id ELSE c.creator_id END, '+8613900000000',"
-    " '【星图】您的任务《' || c.title || '》已成功取消。退款' || c.amount_fen / 100.0 || '元。', '{}', 'pending', 0, :now, :now"
+    " json_object('title', c.title, 'cancel_reason', 'acceptance_timeout', 'reason', NULL, 'auto_confirmed',"
+    " json('false'), 'creator_payout_fen', 0, 'client_refund_fen', c.amount_fen), 'pending', 0, :now, :now"
     " FROM temp.cancelled c CROSS JOIN (SELECT 'client' AS role UNION ALL SELECT 'creator') AS r",
 ]
 
@@ -104,48 +112,24 @@ def peer(url: str, broker: str, limit: int) -> int:
             select(Order).where(Order.status == OrderStatus.PENDING, Order.accept_deadline <= NOW).limit(limit)
         ).all()
         for order in due:
-            order.status, order.cancel_reason, order.cancelled_at = (
-                OrderStatus.CANCELLED,
-                CancelReason.ACCEPTANCE_TIMEOUT,
-                NOW,
-            )
-            order.creator_payout_fen, order.client_refund_fen, order.remind_at, order.updated_at = (
-                0,
-                order.amount_fen,
-                None,
-                NOW,
-            )
-            session.add(
-                OrderEvent(
-                    order_id=order.id,
-                    at=NOW,
-                    actor_role=Role.SYSTEM,
-                    event="acceptance_timed_out",
-                    from_status=OrderStatus.PENDING,
-                    to_status=OrderStatus.CANCELLED,
-                    details={},
-                )
-            )
-            session.add(
-                LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW)
-            )
+            order.status, order.cancel_reason = OrderStatus.CANCELLED, CancelReason.ACCEPTANCE_TIMEOUT
+            order.cancelled_at, order.updated_at, order.remind_at = NOW, NOW, None
+            order.creator_payout_fen, order.client_refund_fen = 0, order.amount_fen
+            money = {"creator_payout_fen": 0, "client_refund_fen": order.amount_fen}
+            session.add(OrderEvent(
+                order_id=order.id, at=NOW, actor_role=Role.SYSTEM, event="acceptance_timed_out",
+                from_status=OrderStatus.PENDING, to_status=OrderStatus.CANCELLED,
+                details={"cancel_reason": "acceptance_timeout", "request_id": None, **money},
+            ))
+            session.add(LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW))
             for role, party in ((Role.CLIENT, order.client_id), (Role.CREATOR, order.creator_id)):
-                session.add(
-                    Notification(
-                        idempotency_key=f"order-{order.id}:order_cancelled:{role}",
-                        kind=NotificationKind.ORDER_CANCELLED,
-                        order_id=order.id,
-                        recipient_role=role,
-                        recipient_id=party,
-                        phone="+8613900000000",
-                        text=f"【星图】您的任务《{order.title}》已成功取消。退款{order.amount_fen / 100:.2f}元。",
-                        params={},
-                        status=NotificationStatus.PENDING,
-                        attempts=0,
-                        created_at=NOW,
-                        due_at=NOW,
-                    )
-                )
+                session.add(Notification(
+                    idempotency_key=f"order-{order.id}:order_cancelled:{role}", kind=NotificationKind.ORDER_CANCELLED,
+                    order_id=order.id, recipient_role=role, recipient_id=party, phone="+8613900000000",
+                    params={"title": order.title, "cancel_reason": "acceptance_timeout", "reason": None,
+                            "auto_confirmed": False, **money},
+                    status=NotificationStatus.PENDING, attempts=0, created_at=NOW, due_at=NOW,
+                ))
             session.commit()
         return len(due)  # fmt: skip
 

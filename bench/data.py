@@ -1,6 +1,7 @@
 """The benchmark's databases: seeded once per size with set-based SQL, then copied for every run
 (``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, a file copy on SQLite), so each run starts alike."""
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
+from migrations import SCRIPT_LOCATION
 from worker import schema
 from worker.db import make_engine
 
@@ -66,9 +68,17 @@ def _postgres(name: str) -> str:
     return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
 
 
+def _schema_fingerprint() -> str:
+    """Changes whenever a migration does, so a template seeded under an older schema is never reused."""
+    digest = hashlib.sha1()
+    for path in sorted(Path(SCRIPT_LOCATION, "versions").glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def template(backend: str, orders: int, due: int) -> str:
-    """A seeded database for this size, made once and reused."""
-    name = f"xingtu_bench_{orders}_{due}"
+    """A seeded database for this size and schema, made once and reused."""
+    name = f"xingtu_bench_{_schema_fingerprint()}_{orders}_{due}"
     if backend == "sqlite":
         path = WORK / f"{name}.db"
         if not path.exists():

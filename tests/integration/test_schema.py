@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from models import Base, Client, Creator
+from models.sql import in_ids, json_bool, json_object
 from models.states import Role
 from tests.market import HOUR, T0
 from worker import schema
@@ -147,3 +148,15 @@ def test_the_database_refuses(market, engine, case):
     with pytest.raises(sa.exc.DatabaseError, match=says):
         raw(engine, sql, **params)
     assert market.dump() == before
+
+
+def test_the_dialect_constructs_carry_their_values_through_the_statement_cache(engine):
+    """Custom SQL constructs must hand each execution its own values, not the first one's."""
+    with engine.connect() as connection:
+        for ids, found in (([1, 2, 3], [3]), ([4, 5], []), ([3], [3])):
+            query = sa.select(sa.literal(3)).where(in_ids(sa.literal(3), ids))
+            assert connection.execute(query).scalars().all() == found
+        for value, expected in ((1, True), (2, False)):
+            assert connection.execute(sa.select(json_object("b", json_bool(sa.literal(value) == 1)))).scalar() == {
+                "b": expected
+            }

@@ -150,15 +150,11 @@ def cancel_pending(
 
 
 def _cancel(session: Session, order: Order, req: CancellationRequest, actor: Actor, event: str, now: datetime) -> Order:
-    records = Records(phonebook(session, [order]))
-    changes = effects.cancelled(
-        records, order, now, actor=actor, event=event, from_status=order.status,
-        cause=rules.cancel_reason(req.initiator, order.status), payout_fen=req.compensation_fen,
-        request_id=req.id, reason=req.reason,
-    )  # fmt: skip
-    for column, value in changes.items():
+    cause = rules.cancel_reason(req.initiator, order.status)
+    for column, value in effects.cancellation_values(order.amount_fen, req.compensation_fen, cause, now).items():
         setattr(order, column, value)
-    records.write(session)
+    session.flush()
+    effects.record_cancellations(session, now, [order.id], actor=actor, event=event)
     return order
 
 

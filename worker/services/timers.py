@@ -82,7 +82,7 @@ def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int 
     claimed = _claimed_ids(
         select(Order.id).where(*_due_acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id
     )
-    rows = session.execute(
+    cancelled = session.scalars(
         update(Order)
         .where(Order.id.in_(claimed), Order.status == OrderStatus.PENDING)
         .values(
@@ -95,17 +95,11 @@ def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int 
             updated_at=now,
             version=Order.version + 1,
         )
-        .returning(Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
+        .returning(Order.id)
         .execution_options(synchronize_session=False)
     ).all()
-    records = Records(phonebook(session, rows))
-    for row in sorted(rows, key=lambda row: row.id):
-        effects.cancelled(
-            records, row, now, actor=SYSTEM, event="acceptance_timed_out", from_status=OrderStatus.PENDING,
-            cause=CancelReason.ACCEPTANCE_TIMEOUT, payout_fen=0,
-        )  # fmt: skip
-    records.write(session)
-    return len(rows)
+    effects.record_cancellations(session, now, cancelled, actor=SYSTEM, event="acceptance_timed_out")
+    return len(cancelled)
 
 
 def time_out_requests(
@@ -150,11 +144,8 @@ def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, requ
     for request in sorted(settled, key=lambda row: row.id):
         order = orders[request.order_id]
         if confirm:
-            changes = effects.cancelled(
-                records, order, now, actor=SYSTEM, event="cancellation_auto_confirmed",
-                from_status=OrderStatus.ACCEPTED, cause=rules.cancel_reason(request.initiator, OrderStatus.ACCEPTED),
-                payout_fen=request.compensation_fen, request_id=request.id, reason=request.reason, auto_confirmed=True,
-            )  # fmt: skip
+            cause = rules.cancel_reason(request.initiator, OrderStatus.ACCEPTED)
+            changes = effects.cancellation_values(order.amount_fen, request.compensation_fen, cause, now)
         else:
             effects.lapsed(records, order, now, request_id=request.id, respond_by=request.respond_by)
             changes = {"updated_at": now}
@@ -166,6 +157,9 @@ def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, requ
         .values(version=table.c.version + 1),
         order_changes,
     )
+    if confirm:
+        order_ids = [change["b_id"] for change in order_changes]
+        effects.record_cancellations(session, now, order_ids, actor=SYSTEM, event="cancellation_auto_confirmed")
     records.write(session)
     return len(settled)
 
