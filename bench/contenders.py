@@ -116,20 +116,42 @@ def peer(url: str, broker: str, limit: int) -> int:
             order.cancelled_at, order.updated_at, order.remind_at = NOW, NOW, None
             order.creator_payout_fen, order.client_refund_fen = 0, order.amount_fen
             money = {"creator_payout_fen": 0, "client_refund_fen": order.amount_fen}
-            session.add(OrderEvent(
-                order_id=order.id, at=NOW, actor_role=Role.SYSTEM, event="acceptance_timed_out",
-                from_status=OrderStatus.PENDING, to_status=OrderStatus.CANCELLED,
-                details={"cancel_reason": "acceptance_timeout", "request_id": None, **money},
-            ))
-            session.add(LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW))
+            session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    at=NOW,
+                    actor_role=Role.SYSTEM,
+                    event="acceptance_timed_out",
+                    from_status=OrderStatus.PENDING,
+                    to_status=OrderStatus.CANCELLED,
+                    details={"cancel_reason": "acceptance_timeout", "request_id": None, **money},
+                )
+            )
+            session.add(
+                LedgerEntry(order_id=order.id, kind=LedgerKind.CLIENT_REFUND, amount_fen=order.amount_fen, at=NOW)
+            )
             for role, party in ((Role.CLIENT, order.client_id), (Role.CREATOR, order.creator_id)):
-                session.add(Notification(
-                    idempotency_key=f"order-{order.id}:order_cancelled:{role}", kind=NotificationKind.ORDER_CANCELLED,
-                    order_id=order.id, recipient_role=role, recipient_id=party, phone="+8613900000000",
-                    params={"title": order.title, "cancel_reason": "acceptance_timeout", "reason": None,
-                            "auto_confirmed": False, **money},
-                    status=NotificationStatus.PENDING, attempts=0, created_at=NOW, due_at=NOW,
-                ))
+                session.add(
+                    Notification(
+                        idempotency_key=f"order-{order.id}:order_cancelled:{role}",
+                        kind=NotificationKind.ORDER_CANCELLED,
+                        order_id=order.id,
+                        recipient_role=role,
+                        recipient_id=party,
+                        phone="+8613900000000",
+                        params={
+                            "title": order.title,
+                            "cancel_reason": "acceptance_timeout",
+                            "reason": None,
+                            "auto_confirmed": False,
+                            **money,
+                        },
+                        status=NotificationStatus.PENDING,
+                        attempts=0,
+                        created_at=NOW,
+                        due_at=NOW,
+                    )
+                )
             session.commit()
         return len(due)  # fmt: skip
 

@@ -21,17 +21,22 @@ NOW = datetime(2027, 1, 1, tzinfo=timezone.utc)  # the scans run at this instant
 PARTIES = 1000
 
 
-def _numbers(dialect: str, count: int) -> str:
+def numbers(dialect: str, count: int) -> str:
     if dialect == "postgresql":
         return f"SELECT g FROM generate_series(1, {count}) AS g"
     return f"WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {count}) SELECT g FROM s"
 
 
-def _instant(dialect: str, seconds_from_now: str) -> str:
+def instant(dialect: str, seconds_from_now: str) -> str:
     """SQL for NOW plus an integer expression of seconds, stored as each backend stores instants."""
     if dialect == "postgresql":
         return f"(TIMESTAMPTZ '2027-01-01 00:00:00+00' + ({seconds_from_now}) * INTERVAL '1 second')"
     return f"(strftime('%Y-%m-%d %H:%M:%S', '2027-01-01 00:00:00', ({seconds_from_now}) || ' seconds') || '.000000')"
+
+
+def run(connection, dialect: str, sql: str) -> None:
+    """Raw SQL; psycopg reads % as a placeholder unless doubled."""
+    connection.exec_driver_sql(sql.replace("%", "%%") if dialect == "postgresql" else sql)
 
 
 def seed(url: str, orders: int, due: int) -> None:
@@ -41,26 +46,26 @@ def seed(url: str, orders: int, due: int) -> None:
     schema.upgrade(engine)
     dialect = engine.dialect.name
     every = max(orders // max(due, 1), 1) if due else orders + 1
-    deadline = _instant(dialect, f"CASE WHEN g % {every} = 0 THEN -(g % 3600) - 1 ELSE 86400 + g % 3600 END")
-    remind = _instant(dialect, "79200 + g % 3600")
+    deadline = instant(dialect, f"CASE WHEN g % {every} = 0 THEN -(g % 3600) - 1 ELSE 86400 + g % 3600 END")
+    remind = instant(dialect, "79200 + g % 3600")
     with engine.begin() as connection:
-
-        def run(sql: str) -> None:  # psycopg reads % as a placeholder unless doubled
-            connection.exec_driver_sql(sql.replace("%", "%%") if dialect == "postgresql" else sql)
-
         for table in ("clients", "creators"):
             run(
+                connection,
+                dialect,
                 f"INSERT INTO {table} (name, phone, created_at) SELECT 'p' || g, '+86139' || (10000000 + g),"
-                f" {_instant(dialect, '-86400')} FROM ({_numbers(dialect, PARTIES)}) AS n"
+                f" {instant(dialect, '-86400')} FROM ({numbers(dialect, PARTIES)}) AS n",
             )
         run(
+            connection,
+            dialect,
             "INSERT INTO orders (client_id, creator_id, title, amount_fen, status, published_at, accept_deadline,"
             " remind_at, upload_count, updated_at, version)"
             f" SELECT g % {PARTIES} + 1, (g * 7) % {PARTIES} + 1, '夏季新品推广 #' || g, 10000 + g % 9999, 'pending',"
-            f" {_instant(dialect, '-86400')}, {deadline}, CASE WHEN g % {every} = 0 THEN NULL ELSE {remind} END,"
-            f" 0, {_instant(dialect, '-86400')}, 1 FROM ({_numbers(dialect, orders)}) AS n"
+            f" {instant(dialect, '-86400')}, {deadline}, CASE WHEN g % {every} = 0 THEN NULL ELSE {remind} END,"
+            f" 0, {instant(dialect, '-86400')}, 1 FROM ({numbers(dialect, orders)}) AS n",
         )
-        run("ANALYZE")
+        run(connection, dialect, "ANALYZE")
     engine.dispose()
 
 
