@@ -115,7 +115,18 @@ def populated(live_rows) -> tuple[str, ...]:
 
 def test_a_scan_with_nothing_due_is_index_probes(engine, live_rows):
     found = plans(engine, lambda s: timers.scan_batch(s, T0, TimeoutPolicy.AUTO_CONFIRM, 1000))
+    assert len(found) == 1  # one statement of probes, and no claim when nothing is due
     assert_no_table_scan(found, populated(live_rows))
+
+
+def test_each_claim_reads_only_index_entries(engine, live_rows):
+    def claims(session):
+        timers.expire_orders(session, T0, limit=1000)
+        timers.time_out_requests(session, T0, TimeoutPolicy.AUTO_CONFIRM, limit=1000)
+        timers.write_reminders(session, T0, limit=1000)
+        timers.lift_suspensions(session, T0, limit=1000)
+
+    assert_no_table_scan(plans(engine, claims), populated(live_rows))
 
 
 def test_a_sweep_with_nothing_due_is_an_index_probe(engine, live_rows, settings):
