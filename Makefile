@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,10 +24,17 @@ run: install
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+lint: install
+	$(BIN)/ruff check .
+
 # Not part of the tests: minutes of load against the local PostgreSQL and Redis (see bench/__main__.py).
 bench: install
 	@$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	@$(BIN)/python -m bench
+
+# The stateful property test at 20,000 examples instead of CI's 500 (takes a long while).
+soak: install
+	XINGTU_HYPOTHESIS_PROFILE=soak $(BIN)/pytest tests/properties $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from sqlalchemy import BigInteger, ColumnElement, String, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from models.audit import Json
 
