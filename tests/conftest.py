@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.market import Market
 from worker import schema
@@ -22,6 +24,18 @@ TABLES = (
     "notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, violations,"
     " creators, clients"
 )
+
+
+HYPOTHESIS_PROFILES = {
+    "ci": {"max_examples": 500, "stateful_step_count": 30},
+    "soak": {"max_examples": 20_000, "stateful_step_count": 50},
+}
+
+
+def hypothesis_profile() -> hypothesis_settings:
+    """The effort of the property tests: XINGTU_HYPOTHESIS_PROFILE=ci (default) or soak."""
+    chosen = HYPOTHESIS_PROFILES[os.environ.get("XINGTU_HYPOTHESIS_PROFILE", "ci")]
+    return hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], **chosen)
 
 
 def service_missing(what: str, error: Exception) -> None:
