@@ -1,5 +1,7 @@
 """The built-in senders and how a sender is chosen; the webhook against a real HTTP server."""
 
+import hashlib
+import hmac
 import io
 import json
 import socket
@@ -156,3 +158,18 @@ def test_a_provider_that_trickles_its_answer_is_cut_off_at_the_timeout():
     with pytest.raises(TransientSendError, match="longer than 1 s"):
         sender_for(f"http://127.0.0.1:{server.getsockname()[1]}/sms", timeout=1).send(SMS)
     server.close()
+
+
+def test_the_receiver_can_verify_and_a_tampered_body_fails(webhook):
+    """What the README tells a provider to do with X-Xingtu-Signature."""
+    sender_for(webhook.url).send(SMS)
+    (got,) = webhook.received
+    raw = json.dumps(got.body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def verifies(body: bytes) -> bool:
+        expected = "sha256=" + hmac.new(webhook.secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(got.headers["X-Xingtu-Signature"], expected)
+
+    assert verifies(raw)
+    assert not verifies(raw.replace(b"100", b"999"))
+    assert not verifies(raw + b" ")

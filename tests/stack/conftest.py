@@ -17,6 +17,7 @@ import redis
 
 from tests.conftest import service_missing
 from tests.webhook import Webhook
+from worker.db import make_engine, session_factory
 
 REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 BIN = Path(sys.executable).parent
@@ -32,6 +33,14 @@ def broker():
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def db(database_url):
+    """Sessions on the stack's database, for looking at what the processes wrote."""
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -7,25 +7,15 @@ import urllib.request
 from collections import Counter
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from models import Notification, Order
 from models.states import NotificationStatus
 from tests.stack.conftest import REDIS_URL
 from worker.celery_app import make_app
-from worker.db import make_engine, session_factory
 from worker.settings import Settings
 
 WAIT = 30  # seconds: a hang guard, not a speed target
-
-
-@pytest.fixture
-def db(database_url):
-    engine = make_engine(database_url)
-    sessions = session_factory(engine)
-    yield sessions
-    engine.dispose()
 
 
 def notes(db) -> dict[str, Notification]:
