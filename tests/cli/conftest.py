@@ -18,10 +18,9 @@ class Outcome:
         return json.loads(self.stdout)
 
 
-@pytest.fixture
-def xingtu(database_url):
-    """Run ``xingtu ARGS`` in-process against the test database, as a user would from a shell. No
-    broker answers (port 1 refuses at once), so commands also prove they never wait for one."""
+def runner(database_url: str):
+    """``xingtu ARGS`` run in-process against a database, as a user would from a shell. No broker
+    answers (port 1 refuses at once), so commands also prove they never wait for one."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> Outcome:
         runner = CliRunner()
@@ -35,3 +34,8 @@ def xingtu(database_url):
             return Outcome(code, stdout.getvalue().decode(), stderr.getvalue().decode())
 
     return run
+
+
+@pytest.fixture
+def xingtu(database_url):
+    return runner(database_url)
