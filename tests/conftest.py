@@ -27,7 +27,7 @@ TABLES = (
 
 
 HYPOTHESIS_PROFILES = {
-    "ci": {"max_examples": 500, "stateful_step_count": 30},
+    "ci": {"max_examples": 500, "stateful_step_count": 40},
     "soak": {"max_examples": 20_000, "stateful_step_count": 50},
 }
 

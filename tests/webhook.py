@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 @dataclass
 class Received:
     key: str
+    raw: bytes
     body: dict
     signature_ok: bool
     headers: dict
@@ -42,7 +43,7 @@ class Webhook:
                 expected = "sha256=" + hmac.new(webhook.secret.encode(), raw, hashlib.sha256).hexdigest()
                 body = json.loads(raw)
                 received = Received(
-                    self.headers.get("Idempotency-Key"), body,
+                    self.headers.get("Idempotency-Key"), raw, body,
                     hmac.compare_digest(expected, self.headers.get("X-Xingtu-Signature", "")), dict(self.headers),
                 )  # fmt: skip
                 with webhook.lock:
