@@ -33,8 +33,11 @@ HYPOTHESIS_PROFILES = {
 
 
 def hypothesis_profile() -> hypothesis_settings:
-    """The effort of the property tests: XINGTU_HYPOTHESIS_PROFILE=ci (default) or soak."""
-    chosen = HYPOTHESIS_PROFILES[os.environ.get("XINGTU_HYPOTHESIS_PROFILE", "ci")]
+    """The effort of the property tests: XINGTU_HYPOTHESIS_PROFILE=ci (default) or soak;
+    XINGTU_HYPOTHESIS_EXAMPLES overrides the number of examples (``make soak EXAMPLES=5000``)."""
+    chosen = dict(HYPOTHESIS_PROFILES[os.environ.get("XINGTU_HYPOTHESIS_PROFILE", "ci")])
+    if examples := os.environ.get("XINGTU_HYPOTHESIS_EXAMPLES"):
+        chosen["max_examples"] = int(examples)
     return hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], **chosen)
 
 
