@@ -6,6 +6,7 @@ import socket
 import urllib.request
 from collections import Counter
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select
 
@@ -16,6 +17,16 @@ from worker.celery_app import make_app
 from worker.settings import Settings
 
 WAIT = 30  # seconds: a hang guard, not a speed target
+
+
+@cache
+def _caller():
+    return make_app(Settings(broker_url=REDIS_URL))
+
+
+def call(name: str, *args, **kwargs) -> dict:
+    """A task of the API by name, as another service calls it: sent through Redis, its answer awaited."""
+    return _caller().send_task(f"xingtu.{name}", args=args, kwargs=kwargs).get(timeout=WAIT)
 
 
 def notes(db) -> dict[str, Notification]:
@@ -57,11 +68,6 @@ def test_beat_cancels_an_unaccepted_order_and_both_sides_hear_once(start_worker,
 def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, db):
     start_worker()
     parties(xingtu_cli)
-    caller = make_app(Settings(broker_url=REDIS_URL))
-
-    def call(name, **kwargs):
-        return caller.send_task(f"xingtu.{name}", kwargs=kwargs).get(timeout=WAIT)
-
     order = call("publish_order", client_id=1, creator_id=1, title="春季上新", amount_fen=999)
     oid = order["id"]
     assert order["status"] == "pending"
@@ -76,9 +82,7 @@ def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, 
     assert call("withdraw_cancellation", order_id=oid, client_id=1)["error"]["code"] == "invalid_state"
     assert call("accept_order", order_id="x", creator_id=1)["error"]["code"] == "invalid_order_id"
     assert call("complete_order", order_id=oid)["error"]["code"] == "invalid_arguments"
-    assert caller.send_task("xingtu.accept_order", args=[oid, 1]).get(timeout=WAIT)["error"]["code"] == (
-        "invalid_arguments"
-    )
+    assert call("accept_order", oid, 1)["error"]["code"] == "invalid_arguments"
     wanted = {f"order-{oid}:order_cancelled:creator", f"order-{oid}:order_cancelled:client"}
     webhook.wait_for(lambda: wanted <= set(webhook.keys()), WAIT, "order_cancelled to both")
 
@@ -189,11 +193,6 @@ def test_the_worker_serves_metrics(start_worker, xingtu_cli, webhook, db):
 def test_violations_through_the_task_api(start_worker, xingtu_cli, webhook, db):
     start_worker()
     parties(xingtu_cli)
-    caller = make_app(Settings(broker_url=REDIS_URL))
-
-    def call(name, **kwargs):
-        return caller.send_task(f"xingtu.{name}", kwargs=kwargs).get(timeout=WAIT)
-
     first = call("record_violation", creator_id=1, evidence="私下接广告")
     assert (first["violation_number"], first["sanction"]) == (1, "post_takedown")
     second = call("record_violation", creator_id=1, evidence="又一次")
