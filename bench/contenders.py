@@ -1,6 +1,6 @@
 """The three ways to cancel what is due, each run in its own process by ``bench.scan``:
 
-- project: this worker's scan, exactly as beat runs it (``worker.jobs.scan``: bounded batches, each its
+- project: this worker's scan, exactly as beat runs it (``worker.runtime.runs.scan``: bounded batches, each its
   own transaction, records and outbox rows, new notifications queued on Redis after commit);
 - floor: the same writes as bare set-based SQL in one transaction, with no Python per row;
 - peer: what most Celery apps do: load the due orders through the ORM, cancel them one at a time,
@@ -26,10 +26,10 @@ from models.states import (
     OrderStatus,
     Role,
 )
-from worker import jobs
-from worker.celery_app import make_app
-from worker.db import make_engine, session_factory
-from worker.runtime import Runtime
+from worker.database.engines import make_engine, session_factory
+from worker.runtime import runs
+from worker.runtime.celery_config import make_app
+from worker.runtime.context import Runtime
 from worker.settings import Settings
 
 
@@ -38,7 +38,7 @@ def project(url: str, broker: str, limit: int) -> int:
     runtime = Runtime.build(settings, make_app(settings))
     cancelled, more = 0, True
     while more:  # the task re-queues itself while work remains; here the next run starts at once
-        result, more = jobs.scan(runtime, clock=lambda: NOW)
+        result, more = runs.scan(runtime, clock=lambda: NOW)
         cancelled += result.expired_orders
     return cancelled
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from migrations import SCRIPT_LOCATION
-from worker import schema
-from worker.db import make_engine
+from worker.database import schema
+from worker.database.engines import make_engine
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 WORK = Path(os.environ.get("BENCH_DIR", tempfile.gettempdir())) / "xingtu-bench"

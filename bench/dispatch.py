@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from bench import data, noop, processes
 from models import Notification
 from models.states import NotificationStatus
-from worker.celery_app import make_app
-from worker.db import make_engine, session_factory
-from worker.enqueue import sweeps
+from worker.database.engines import make_engine, session_factory
+from worker.runtime.celery_config import make_app
+from worker.runtime.handoff import sweeps
 from worker.settings import Settings
 
 NOTIFICATIONS = int(os.environ.get("BENCH_NOTIFICATIONS", "20000"))

@@ -12,7 +12,8 @@ from bench import data, processes
 from models import Order
 from models.states import OrderStatus
 from worker.clock import utcnow
-from worker.db import make_engine, session_factory, transaction
+from worker.database.engines import make_engine, session_factory
+from worker.database.unit_of_work import transaction
 from worker.services import orders
 from worker.settings import Settings
 

@@ -10,7 +10,8 @@ import time
 
 from bench import data
 from models.states import TimeoutPolicy
-from worker.db import make_engine, session_factory, transaction
+from worker.database.engines import make_engine, session_factory
+from worker.database.unit_of_work import transaction
 from worker.services import timers
 from worker.settings import Settings
 

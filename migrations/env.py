@@ -8,7 +8,7 @@
 from alembic import context
 
 from models import Base
-from worker.db import database_url, make_engine
+from worker.database.engines import database_url, make_engine
 from worker.settings import Settings
 
 config = context.config

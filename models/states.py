@@ -1,4 +1,5 @@
-"""The vocabulary of the rules: states, reasons, roles and kinds, as stored and as shown in JSON."""
+"""The vocabulary of the rules: states, reasons, roles, notification and audit event kinds, as stored and
+as shown in JSON."""
 
 from enum import StrEnum
 
@@ -86,3 +87,30 @@ class Sanction(StrEnum):
     SUSPENDED_7D = "suspended_7d"  # 封号七天
     SUSPENDED_3M = "suspended_3m"  # 封号三个月
     PERMANENT_BAN = "permanent_ban"  # 永久封号
+
+
+class OrderEventKind(StrEnum):
+    """What an order's audit trail records (``order_events.event``): one member per kind of step."""
+
+    PUBLISHED = "published"
+    ACCEPTED = "accepted"
+    VIDEO_UPLOADED = "video_uploaded"
+    COMPLETED = "completed"
+    ACCEPTANCE_REMINDER = "acceptance_reminder"
+    ACCEPTANCE_TIMED_OUT = "acceptance_timed_out"
+    CANCELLED = "cancelled"  # a client cancelled a pending order
+    DECLINED = "declined"  # a creator declined a pending order
+    DECLINED_FOR_SANCTION = "declined_for_sanction"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    CANCELLATION_CONFIRMED = "cancellation_confirmed"
+    CANCELLATION_AUTO_CONFIRMED = "cancellation_auto_confirmed"
+    CANCELLATION_REJECTED = "cancellation_rejected"
+    CANCELLATION_WITHDRAWN = "cancellation_withdrawn"
+    CANCELLATION_LAPSED = "cancellation_lapsed"
+
+
+class CreatorEventKind(StrEnum):
+    """What a creator's trail records (``creator_events.event``)."""
+
+    VIOLATION_RECORDED = "violation_recorded"
+    SUSPENSION_LIFTED = "suspension_lifted"

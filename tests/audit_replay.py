@@ -3,10 +3,11 @@
 from collections.abc import Iterable
 
 from models import OrderEvent
+from models.states import OrderEventKind as Kind
 
 CHANGES_NOTHING = {
-    "acceptance_reminder", "cancellation_requested", "cancellation_rejected", "cancellation_withdrawn",
-    "cancellation_lapsed",
+    Kind.ACCEPTANCE_REMINDER, Kind.CANCELLATION_REQUESTED, Kind.CANCELLATION_REJECTED, Kind.CANCELLATION_WITHDRAWN,
+    Kind.CANCELLATION_LAPSED,
 }  # fmt: skip
 
 
@@ -17,9 +18,9 @@ def replay(events: Iterable[OrderEvent]) -> dict:
     for event in events:
         assert event.from_status == state["status"], f"{event.event} from {event.from_status}, not {state['status']}"
         state["status"] = event.to_status
-        if event.event == "video_uploaded":
+        if event.event == Kind.VIDEO_UPLOADED:
             state["upload_count"] = event.details["upload_count"]
-        elif event.event not in CHANGES_NOTHING and event.event not in ("published", "accepted"):
+        elif event.event not in CHANGES_NOTHING and event.event not in (Kind.PUBLISHED, Kind.ACCEPTED):
             state["creator_payout_fen"] = event.details["creator_payout_fen"]
             state["client_refund_fen"] = event.details["client_refund_fen"]
             state["cancel_reason"] = event.details.get("cancel_reason")

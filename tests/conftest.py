@@ -14,8 +14,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from tests.market import Market
-from worker import schema
-from worker.db import make_engine, session_factory
+from worker.database import schema
+from worker.database.engines import make_engine, session_factory
 from worker.settings import Settings
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Base, Client, Creator, LedgerEntry, Notification, Order, OrderEvent
 from models.states import LedgerKind, NotificationKind, OrderStatus, Role
-from worker.db import transaction
+from worker.database.unit_of_work import transaction
 from worker.notify.messages import render
-from worker.services import cancellation, orders, parties, queries, timers
-from worker.services.records import party_id
+from worker.rules import party_of
+from worker.services import cancellation, orders, parties, reads, timers
 from worker.settings import Settings
 
 T0 = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
@@ -63,7 +63,7 @@ class Market:
 
     def request(self, order: Order, role: Role, *, now: datetime, reason: str = "预算调整") -> Order:
         return self.run(
-            cancellation.request, order_id=order.id, role=role, actor_id=party_id(order, role), reason=reason, now=now
+            cancellation.request, order_id=order.id, role=role, actor_id=party_of(order, role), reason=reason, now=now
         )
 
     def scan(self, now: datetime) -> timers.ScanResult:
@@ -81,7 +81,7 @@ class Market:
 
     def order(self, order_id: int) -> Order:
         with self.sessions() as session:
-            return queries.order(session, order_id)
+            return reads.order(session, order_id)
 
     def _all(self, model, order_id: int | None = None) -> list:
         query = sa.select(model).order_by(model.id)

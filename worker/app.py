@@ -1,10 +1,11 @@
-"""The Celery application, for ``celery -A worker.app worker`` / ``beat`` and ``xingtu worker``.
+"""The Celery application, for ``celery -A worker.app worker`` / ``beat`` (``xingtu worker`` builds the
+same app from the same settings).
 
 Settings are read here, once, when the worker starts; a bad value stops it with the variable named.
 """
 
-from worker.celery_app import make_app
 from worker.errors import SettingsError
+from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
 try:

@@ -2,7 +2,7 @@
 
 Each carries a stable ``code`` that the CLI and the task API hand to callers, and a message that says
 what is wrong in words a person can act on. A refusal is a result, never a crash: nothing it touched is
-written (bar a timeout that was already due, see ``worker.db.transaction``).
+written (bar a timeout that was already due, see ``worker.database.unit_of_work``).
 """
 
 
@@ -64,6 +64,12 @@ class Conflict(XingtuError):
 
 class SettingsError(XingtuError):
     code = "invalid_setting"
+
+
+class BrokerUnavailable(XingtuError):
+    """No broker answers at ``XINGTU_BROKER_URL``, so the worker cannot start."""
+
+    code = "broker_unavailable"
 
 
 class DatabaseError(XingtuError):

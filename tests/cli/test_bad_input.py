@@ -12,10 +12,9 @@ from freezegun import freeze_time
 from tests.cli.conftest import runner
 from tests.conftest import TABLES
 from tests.market import Market
-from worker import tasks
-from worker.celery_app import make_app
-from worker.db import make_engine, session_factory
-from worker.runtime import Runtime
+from worker.database.engines import make_engine, session_factory
+from worker.runtime.celery_config import make_app
+from worker.runtime.context import Runtime
 from worker.settings import Settings
 
 LONG = "长" * 5000
@@ -146,22 +145,23 @@ def test_through_the_cli(world, case):
 @pytest.fixture
 def task_api(world, monkeypatch):
     url, _, market = world
-    runtime = Runtime(market.settings, make_app(market.settings), market.sessions)
-    monkeypatch.setattr(runtime, "after_commit", lambda count: None)  # no broker in this test
-    monkeypatch.setattr(tasks, "runtime", lambda: runtime)
-    return market
+    app = make_app(market.settings)
+    app.runtime = Runtime(market.settings, app, market.sessions)
+    monkeypatch.setattr(app.runtime, "after_commit", lambda count: None)  # no broker in this test
+    return market, app
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[4] is not None], ids=lambda c: c[0])
 def test_through_the_task_api(task_api, case):
     _, _, _, code, (name, arguments) = case
-    before = task_api.dump()
-    task = getattr(tasks, name)
+    market, app = task_api
+    before = market.dump()
+    task = app.tasks[f"xingtu.{name}"]
     with freeze_time("2027-01-03 00:00:01"):
         answer = task(*arguments) if isinstance(arguments, list) else task(**arguments)
     assert answer["error"]["code"] == TASK_CODES.get(case[0], code), answer
     assert answer["error"]["message"]
-    assert task_api.dump() == before
+    assert market.dump() == before
 
 
 @pytest.mark.parametrize(

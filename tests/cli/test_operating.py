@@ -42,3 +42,10 @@ def test_retry_refuses_what_is_not_dead(xingtu):
     refused = xingtu("--json", "notifications", "retry", 1)
     assert refused.code == 1 and refused.json["error"]["code"] == "invalid_state"
     assert xingtu("--json", "notifications", "retry", 99).json["error"]["code"] == "not_found"
+
+
+def test_the_worker_will_not_start_without_a_broker(xingtu):
+    """The runner's broker (port 1) refuses: ``xingtu worker`` says so, and names the setting."""
+    result = xingtu("--json", "worker")
+    assert result.code == 1 and result.json["error"]["code"] == "broker_unavailable"
+    assert "XINGTU_BROKER_URL" in result.json["error"]["message"] and "Traceback" not in result.stderr

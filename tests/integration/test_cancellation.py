@@ -6,15 +6,15 @@ import pytest
 from models.states import CancelReason, OrderStatus, RequestStatus, Role, TimeoutPolicy
 from tests.market import DAY, HOUR, NOTHING, SECOND, T0, text_of
 from worker.errors import CancellationPending, DeadlinePassed, NotAllowed
+from worker.rules import party_of
 from worker.services import cancellation, orders
-from worker.services.records import party_id
 
 ASKED = T0 + 3 * HOUR
 RESPOND_BY = ASKED + 2 * DAY
 
 
 def answer(market, use_case, order, role, *, now=ASKED + HOUR, **kwargs):
-    return market.run(use_case, order_id=order.id, role=role, actor_id=party_id(order, role), now=now, **kwargs)
+    return market.run(use_case, order_id=order.id, role=role, actor_id=party_of(order, role), now=now, **kwargs)
 
 
 @pytest.mark.parametrize(

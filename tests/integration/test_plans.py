@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from models.states import TimeoutPolicy
 from tests.market import T0
-from worker.db import make_engine
+from worker.database.engines import make_engine
 from worker.services import outbox, timers
 
 LIVE = 20_000

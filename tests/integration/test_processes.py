@@ -13,7 +13,8 @@ from bench import data
 from models import Notification, Order, OrderEvent
 from models.states import OrderStatus, Role, TimeoutPolicy
 from tests.market import DAY, HOUR, SECOND, T0, Market
-from worker.db import make_engine, session_factory, transaction
+from worker.database.engines import make_engine, session_factory
+from worker.database.unit_of_work import transaction
 from worker.errors import XingtuError
 from worker.services import cancellation, orders, timers
 from worker.settings import Settings

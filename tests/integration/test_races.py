@@ -13,10 +13,10 @@ import pytest
 
 from models.states import OrderStatus, RequestStatus, Role, TimeoutPolicy
 from tests.market import DAY, HOUR, SECOND, T0
-from worker.db import transaction
+from worker.database.unit_of_work import transaction
 from worker.errors import XingtuError
+from worker.rules import party_of
 from worker.services import cancellation, orders, sanctions, timers
-from worker.services.records import party_id
 
 ROUNDS = 12
 
@@ -114,7 +114,7 @@ def test_a_request_answered_while_the_scan_waited_is_left_alone(market, answer, 
     asked = market.request(order, Role.CLIENT, now=T0 + 3 * HOUR)
     request_id = asked.open_request.id
     role = Role.CLIENT if answer is cancellation.withdraw else Role.CREATOR
-    market.run(answer, order_id=order.id, role=role, actor_id=party_id(order, role), now=T0 + 4 * HOUR)
+    market.run(answer, order_id=order.id, role=role, actor_id=party_of(order, role), now=T0 + 4 * HOUR)
     before = market.dump()
     with transaction(market.sessions) as session:  # what the scan does with the request ids it claimed
         assert timers.settle_requests(session, T0 + 3 * DAY, policy, [request_id]) == 0

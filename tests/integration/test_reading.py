@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from models import Client, Order
 from tests.market import HOUR, T0
-from worker.db import make_engine, read_session_factory, transaction
+from worker.database.engines import make_engine, read_session_factory
+from worker.database.unit_of_work import transaction
 from worker.services import orders
 
 

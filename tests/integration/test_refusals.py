@@ -5,8 +5,8 @@ import pytest
 from models import Client, Creator
 from models.states import Role
 from tests.market import HOUR, T0
+from worker.rules import party_of
 from worker.services import cancellation, orders, parties
-from worker.services.records import party_id
 
 NOW = T0 + 4 * HOUR
 
@@ -27,7 +27,7 @@ def world(market):
 
 
 def own(world, name, role):
-    return party_id(world[name], role)
+    return party_of(world[name], role)
 
 
 CASES = [

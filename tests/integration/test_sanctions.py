@@ -10,7 +10,7 @@ from models import Creator, CreatorEvent
 from models.states import CancelReason, CreatorStatus, OrderStatus, Role, Sanction
 from tests.market import DAY, HOUR, SECOND, T0
 from worker.errors import CreatorSanctioned
-from worker.services import orders, queries, sanctions
+from worker.services import orders, reads, sanctions
 
 WEEK = timedelta(days=7)
 
@@ -54,7 +54,7 @@ def test_each_step_of_the_ladder(market):
         applied,
     ]
     with market.sessions() as session:
-        assert [v.number for v in queries.violations(session, kid)] == [1, 2, 3, 4, 5]
+        assert [v.number for v in reads.violations(session, kid)] == [1, 2, 3, 4, 5]
         events = session.scalars(sa.select(CreatorEvent).order_by(CreatorEvent.id)).all()
     assert [e.event for e in events].count("violation_recorded") == 5
 

@@ -12,8 +12,8 @@ from models import Base, Client, Creator
 from models.sql import in_ids, json_bool, json_object
 from models.states import Role
 from tests.market import HOUR, T0
-from worker import schema
-from worker.db import make_engine, session_factory
+from worker.database import schema
+from worker.database.engines import make_engine, session_factory
 
 
 def test_upgrade_is_idempotent(engine):

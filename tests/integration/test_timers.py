@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from models.states import OrderStatus, Role
 from tests.market import DAY, HOUR, NOTHING, SECOND, T0, text_of
-from worker.db import transaction
+from worker.database.unit_of_work import transaction
 from worker.services import orders, timers
 
 REMIND_AT = T0 + DAY - 2 * HOUR

@@ -32,10 +32,10 @@ from models.states import CancelReason, OrderStatus, RequestStatus, Role, Timeou
 from tests.audit_replay import replay
 from tests.conftest import hypothesis_profile
 from tests.market import T0, Market
-from worker.db import make_engine, session_factory
+from worker.database.engines import make_engine, session_factory
 from worker.errors import Conflict, XingtuError
+from worker.rules import party_of
 from worker.services import cancellation, orders, sanctions
-from worker.services.records import party_id
 from worker.settings import Settings
 
 # Waits that land one second short of, and exactly on, the acceptance (24 h) and response (48 h) windows.
@@ -107,7 +107,7 @@ def machine_for(template, tmp_path_factory):
                 role = role.counterparty
             if who == "stranger":
                 return role, 10_000
-            own = party_id(order, role)
+            own = party_of(order, role)
             if who == "another":
                 return role, next(p for p in (self.clients if role is Role.CLIENT else self.creators) if p != own)
             return role, own
@@ -247,7 +247,7 @@ def machine_for(template, tmp_path_factory):
             """Only the order's own parties acted on it, and its audit trail replays to its row."""
             for event in trail:
                 if event.actor_role is not Role.SYSTEM:
-                    assert event.actor_id == party_id(order, event.actor_role), (
+                    assert event.actor_id == party_of(order, event.actor_role), (
                         f"order {order.id}: {event.event} by a non-party"
                     )
             current = {"status": order.status, "upload_count": order.upload_count,

@@ -17,7 +17,7 @@ import redis
 
 from tests.conftest import service_missing
 from tests.webhook import Webhook
-from worker.db import make_engine, session_factory
+from worker.database.engines import make_engine, session_factory
 
 REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 BIN = Path(sys.executable).parent

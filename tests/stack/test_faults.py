@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from models import Notification, Order
 from models.states import CancelReason, NotificationStatus, OrderStatus
 from tests.market import DAY, Market
-from worker.db import make_engine, session_factory
+from worker.database.engines import make_engine, session_factory
 from worker.settings import Settings
 
 pytestmark = pytest.mark.postgresql

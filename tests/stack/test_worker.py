@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import Notification, Order
 from models.states import NotificationStatus
 from tests.stack.conftest import REDIS_URL
-from worker.celery_app import make_app
+from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
 WAIT = 30  # seconds: a hang guard, not a speed target

@@ -2,9 +2,9 @@
 
 import pytest
 
-from worker import phones, validation
-from worker.display import yuan
 from worker.errors import InvalidInput
+from worker.formats import phones, validation
+from worker.formats.display import yuan
 
 CN = ("CN",)
 

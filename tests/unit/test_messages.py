@@ -1,9 +1,12 @@
 """SMS texts: Simplified Chinese, Asia/Shanghai times, yuan."""
 
+from datetime import UTC, datetime
+from string import Formatter
+
 import pytest
 
 from models.states import NotificationKind as Kind
-from worker.notify.messages import TEMPLATES, render
+from worker.notify.messages import PARAMS, SHOWN, TEMPLATES, params_for, render
 
 DEADLINE = "2026-11-28T04:00:00+00:00"  # 12:00 in Shanghai
 
@@ -54,3 +57,23 @@ def test_braces_in_a_title_are_text():
 @pytest.mark.parametrize("kind", sorted(TEMPLATES))
 def test_every_template_is_branded(kind):
     assert TEMPLATES[kind].startswith("【星图】")
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_declares_the_params_its_text_uses(kind):
+    """Each placeholder of a text is a declared param, or the shown form of one (yuan, Shanghai time, a
+    party's or a policy's words), or derived from one (the cause, the penalty, the rejection's reason)."""
+    derived = {"cause": "cancel_reason", "penalty": "sanction", "response": "response"}
+    shown = {name: param for param, (name, _) in SHOWN.items()} | derived
+    placeholders = {field for _, field, _, _ in Formatter().parse(TEMPLATES[kind]) if field}
+    assert {shown.get(field, field) for field in placeholders} <= set(PARAMS[kind])
+
+
+def test_a_writer_must_give_exactly_the_declared_params():
+    with pytest.raises(TypeError, match="order_completed takes params"):
+        params_for(Kind.ORDER_COMPLETED, title="t")
+    with pytest.raises(TypeError, match="order_completed takes params"):
+        params_for(Kind.ORDER_COMPLETED, title="t", amount_fen=1, extra=2)
+    assert params_for(Kind.ACCEPTANCE_REMINDER, title="t", accept_deadline=datetime(2026, 11, 28, 4, tzinfo=UTC)) == {
+        "title": "t", "accept_deadline": DEADLINE,
+    }  # fmt: skip

@@ -12,8 +12,8 @@ import click
 from sqlalchemy.exc import DBAPIError
 
 from worker.cli.admin import db, notifications, scan, status
-from worker.cli.app import App, unavailable
 from worker.cli.cancel import cancel
+from worker.cli.context import App, unavailable
 from worker.cli.orders import order
 from worker.cli.parties import client, creator
 from worker.cli.run import worker

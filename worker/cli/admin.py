@@ -3,8 +3,7 @@
 import click
 
 from models.states import NotificationStatus
-from worker import jobs, schema
-from worker.cli.app import ID, App, pass_app
+from worker.cli.context import ID, App, pass_app
 from worker.cli.render import (
     NOTIFICATION_HEADER,
     dispatch_text,
@@ -14,8 +13,10 @@ from worker.cli.render import (
     upgrade_text,
 )
 from worker.clock import utcnow
-from worker.serialize import notification_json
-from worker.services import health, outbox, queries, timers
+from worker.database import schema
+from worker.formats.serialize import notification_json
+from worker.runtime import runs
+from worker.services import outbox, reads, timers
 
 
 @click.group(help="The database schema.")
@@ -29,7 +30,10 @@ def upgrade(app: App) -> None:
     app.emit(schema.upgrade(app.engine(check_schema=False)), upgrade_text)
 
 
-@click.command(help="Apply every due timer now: acceptance timeouts, cancellation response timeouts, reminders.")
+@click.command(
+    help="Apply every due timer now: acceptance timeouts, cancellation response timeouts, reminders,"
+    " the ends of suspensions."
+)
 @click.option("--dry-run", is_flag=True, help="Count what is due; change nothing.")
 @pass_app
 def scan(app: App, dry_run: bool) -> None:
@@ -39,7 +43,7 @@ def scan(app: App, dry_run: bool) -> None:
     else:
         result, more = timers.ScanResult(), True
         while more:  # bounded runs, as the worker's, until nothing is left due
-            run, more = jobs.scan(app.runtime)
+            run, more = runs.scan(app.runtime)
             result += run
     app.emit({**result.as_dict(), "dry_run": dry_run}, scan_text)
 
@@ -56,7 +60,7 @@ def notifications() -> None:
 @pass_app
 def list_(app: App, status: str | None, order_id: int | None, limit: int | None) -> None:
     with app.read_sessions()() as session:
-        rows = queries.notifications(
+        rows = reads.notifications(
             session, status=status and NotificationStatus(status), order_id=order_id, limit=limit
         )
         app.emit_rows((notification_json(n) for n in rows), dict, NOTIFICATION_HEADER, notification_row)
@@ -67,7 +71,7 @@ def list_(app: App, status: str | None, order_id: int | None, limit: int | None)
 def dispatch(app: App) -> None:
     result, more = outbox.DispatchResult(), True
     while more:
-        run, more = jobs.dispatch(app.runtime)
+        run, more = runs.dispatch(app.runtime)
         result += run
     app.emit(vars(result), dispatch_text)
 
@@ -85,4 +89,4 @@ def retry(app: App, notification_id: int) -> None:
 @pass_app
 def status(app: App) -> None:
     now = utcnow()
-    app.emit(app.read(lambda session: health.status(session, now)), status_text)
+    app.emit(app.read(lambda session: reads.status(session, now)), status_text)

@@ -5,7 +5,7 @@ import functools
 import click
 
 from models.states import Role
-from worker.cli.app import ID, App, pass_app
+from worker.cli.context import ID, App, pass_app
 from worker.services import cancellation
 
 

@@ -3,7 +3,7 @@
 import click
 
 from models.states import OrderStatus
-from worker.cli.app import ID, App, pass_app
+from worker.cli.context import ID, App, pass_app
 from worker.cli.render import (
     EVENT_HEADER,
     ORDER_HEADER,
@@ -11,8 +11,8 @@ from worker.cli.render import (
     order_row,
     order_text,
 )
-from worker.serialize import event_json, order_json
-from worker.services import cancellation, orders, queries
+from worker.formats.serialize import event_json, order_json
+from worker.services import cancellation, orders, reads
 
 
 @click.group(help="Publish orders, act on them, read them.")
@@ -70,7 +70,7 @@ def complete(app: App, order_id: int, client_id: int) -> None:
 @click.argument("order_id", metavar="ORDER", type=ID)
 @pass_app
 def show(app: App, order_id: int) -> None:
-    app.emit(app.read(lambda session: order_json(queries.order(session, order_id))), order_text)
+    app.emit(app.read(lambda session: order_json(reads.order(session, order_id))), order_text)
 
 
 @order.command(name="list", help="List orders in id order.")
@@ -79,7 +79,7 @@ def show(app: App, order_id: int) -> None:
 @pass_app
 def list_(app: App, status: str | None, limit: int | None) -> None:
     with app.read_sessions()() as session:
-        rows = (order_json(o) for o in queries.orders(session, status=status and OrderStatus(status), limit=limit))
+        rows = (order_json(o) for o in reads.orders(session, status=status and OrderStatus(status), limit=limit))
         app.emit_rows(rows, dict, ORDER_HEADER, order_row)
 
 
@@ -87,5 +87,5 @@ def list_(app: App, status: str | None, limit: int | None) -> None:
 @click.argument("order_id", metavar="ORDER", type=ID)
 @pass_app
 def history(app: App, order_id: int) -> None:
-    events = app.read(lambda session: [event_json(e) for e in queries.history(session, order_id)])
+    events = app.read(lambda session: [event_json(e) for e in reads.history(session, order_id)])
     app.emit_rows(events, dict, EVENT_HEADER, event_row)

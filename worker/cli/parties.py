@@ -3,9 +3,9 @@
 import click
 
 from models import Client, Creator
-from worker.cli.app import ID, App, pass_app
+from worker.cli.context import ID, App, pass_app
 from worker.cli.render import party_text
-from worker.serialize import party_json
+from worker.formats.serialize import party_json
 from worker.services import parties
 
 

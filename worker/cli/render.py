@@ -6,7 +6,7 @@ Columns of variable width (titles, texts) come last, so CJK characters never bre
 from datetime import datetime
 from typing import Any
 
-from worker.display import local_time_precise, yuan
+from worker.formats.display import local_time_precise, yuan
 
 STATUS = {"pending": "待接收", "accepted": "进行中", "completed": "已完成", "cancelled": "已取消"}
 

@@ -2,9 +2,10 @@
 
 import click
 
-from worker.cli.app import App, pass_app
-from worker.enqueue import broker_problem
-from worker.errors import DatabaseError
+from worker.cli.context import App, pass_app
+from worker.errors import BrokerUnavailable
+from worker.runtime.celery_config import make_app
+from worker.runtime.handoff import broker_problem
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -19,13 +20,10 @@ def worker(app: App, concurrency: int | None, loglevel: str) -> None:
     or lock, so a restarted worker is back at work within one interval. For several machines run
     `celery -A worker.app worker` on each and one beat (see docker-compose.yml)."""
     app.engine()  # an unreachable database or an old schema stops here, with the fix named
-    from worker.app import (
-        app as celery_app,  # the app whose tasks run; built once settings are known good
-    )
-
+    celery_app = make_app(app.settings)  # the same app as ``celery -A worker.app``, from the same settings
     problem = broker_problem(celery_app)
     if problem:
-        raise DatabaseError(
+        raise BrokerUnavailable(
             f"no broker answers at XINGTU_BROKER_URL ({problem}); start Redis (`make run` starts a local"
             " redis-server if one is installed) or point XINGTU_BROKER_URL at one"
         )

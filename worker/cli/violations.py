@@ -2,10 +2,10 @@
 
 import click
 
-from worker.cli.app import ID, App, pass_app
+from worker.cli.context import ID, App, pass_app
 from worker.cli.render import VIOLATION_HEADER, violation_row
-from worker.serialize import violation_json
-from worker.services import queries, sanctions
+from worker.formats.serialize import violation_json
+from worker.services import reads, sanctions
 
 
 @click.group(help="Record off-platform deals and see the sanctions they carry.")
@@ -26,5 +26,5 @@ def record(app: App, creator_id: int, evidence: str) -> None:
 @click.option("--creator", "creator_id", required=True, type=ID, help="The creator.")
 @pass_app
 def list_(app: App, creator_id: int) -> None:
-    found = app.read(lambda session: [violation_json(v) for v in queries.violations(session, creator_id)])
+    found = app.read(lambda session: [violation_json(v) for v in reads.violations(session, creator_id)])
     app.emit_rows(found, dict, VIOLATION_HEADER, violation_row)

@@ -1,1 +1,1 @@
-"""Notifications: the SMS texts, and (from the worker issue on) the senders that deliver them."""
+"""Notifications: the SMS texts (``messages``) and the senders that deliver them (``senders``)."""

@@ -1,16 +1,18 @@
-"""SMS texts, Simplified Chinese, rendered from a notification's params when its row is written.
+"""SMS texts, Simplified Chinese: what each notification kind says (``TEMPLATES``), the params every
+writer of that kind stores (``PARAMS``, checked by ``params_for``), and how a param is shown (``SHOWN``).
 
-The params travel with the text (the webhook sender posts both) so a provider that works from its own
-approved templates can use the values instead of the text. Instants in params are ISO 8601 UTC; the
-text shows them in Asia/Shanghai time. Money in params is fen; the text shows yuan.
+A notification row keeps its params, not its text: ``render`` makes the text whenever the row is sent or
+shown, so the webhook sender can post both and a provider that works from its own approved templates can
+use the values instead. Params are JSON: instants ISO 8601 UTC, money in fen, states by their value.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from models.states import CancelReason, Role, Sanction, TimeoutPolicy
 from models.states import NotificationKind as Kind
-from worker.display import local_time, yuan
+from worker.formats.display import local_time, yuan
 
 TEMPLATES = {
     Kind.ORDER_PUBLISHED: "【星图】您收到新任务《{title}》，金额{amount}元，请于{accept_deadline}前接收，逾期将自动取消。",
@@ -44,7 +46,60 @@ PENALTY = {
     Sanction.SUSPENDED_3M: "账号已被封禁至{suspended_until}，期间无法接单",
     Sanction.PERMANENT_BAN: "账号已被永久封禁",
 }
-INSTANTS = ("accept_deadline", "respond_by", "suspended_until")
+PARAMS = {
+    Kind.ORDER_PUBLISHED: ("title", "amount_fen", "accept_deadline"),
+    Kind.ACCEPTANCE_REMINDER: ("title", "accept_deadline"),
+    Kind.CANCELLATION_REQUESTED: (
+        "title",
+        "initiator",
+        "reason",
+        "compensation_fen",
+        "refund_fen",
+        "respond_by",
+        "policy",
+    ),  # fmt: skip
+    Kind.CANCELLATION_REJECTED: ("title", "initiator", "response"),
+    Kind.CANCELLATION_WITHDRAWN: ("title", "initiator", "response"),
+    Kind.CANCELLATION_LAPSED: ("title", "respond_by"),
+    Kind.ORDER_CANCELLED: (
+        "title",
+        "cancel_reason",
+        "reason",
+        "auto_confirmed",
+        "creator_payout_fen",
+        "client_refund_fen",
+    ),  # fmt: skip
+    Kind.ORDER_COMPLETED: ("title", "amount_fen"),
+    Kind.SANCTION_APPLIED: ("violation_number", "sanction", "suspended_until"),
+    Kind.SANCTION_LIFTED: ("violation_number", "suspended_until"),
+}
+
+
+def _instant(value: str) -> str:
+    return local_time(datetime.fromisoformat(value))
+
+
+# A param as the text shows it: under which name, and how (money in yuan, instants in Asia/Shanghai).
+SHOWN: dict[str, tuple[str, Callable[[Any], str]]] = {
+    "amount_fen": ("amount", yuan),
+    "compensation_fen": ("compensation", yuan),
+    "refund_fen": ("refund", yuan),
+    "creator_payout_fen": ("creator_payout", yuan),
+    "client_refund_fen": ("client_refund", yuan),
+    "accept_deadline": ("accept_deadline", _instant),
+    "respond_by": ("respond_by", _instant),
+    "suspended_until": ("suspended_until", _instant),
+    "initiator": ("initiator", lambda role: PARTY[Role(role)]),
+    "policy": ("on_silence", lambda policy: ON_SILENCE[TimeoutPolicy(policy)]),
+}
+
+
+def params_for(kind: Kind, **values: Any) -> dict[str, Any]:
+    """The params of a ``kind`` notification, instants as ISO 8601. Values may be SQL expressions (the
+    set-based writers build params in SQL); either way the names must be exactly ``PARAMS[kind]``."""
+    if set(values) != set(PARAMS[kind]):
+        raise TypeError(f"{kind} takes params {PARAMS[kind]}, got {tuple(values)}")
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
 
 
 def _cause(params: dict[str, Any]) -> str:
@@ -57,16 +112,12 @@ def _cause(params: dict[str, Any]) -> str:
 
 
 def render(kind: Kind, params: dict[str, Any]) -> str:
+    """The text of a ``kind`` notification with these params: the one place every SMS is rendered."""
     view = dict(params)
     for key, value in params.items():
-        if key.endswith("_fen"):
-            view[key.removesuffix("_fen")] = yuan(value)
-        elif key in INSTANTS and value is not None:
-            view[key] = local_time(datetime.fromisoformat(value))
-    if "initiator" in params:
-        view["initiator"] = PARTY[Role(params["initiator"])]
-    if "policy" in params:
-        view["on_silence"] = ON_SILENCE[TimeoutPolicy(params["policy"])]
+        if key in SHOWN and value is not None:
+            name, show = SHOWN[key]
+            view[name] = show(value)
     if "cancel_reason" in params:
         view["cause"] = _cause(params)
     if "sanction" in params:

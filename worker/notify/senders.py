@@ -21,7 +21,7 @@ from typing import Any, Protocol, TextIO
 import httpx
 
 from worker.errors import SettingsError
-from worker.phones import mask
+from worker.formats.phones import mask
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)

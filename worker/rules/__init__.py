@@ -1,6 +1,7 @@
-"""SPEC.md's rules as pure functions: they take the state as it is and ``now``, and return a decision
+"""The marketplace's rules as pure functions: they take the state as it is and ``now``, and return a decision
 or raise a named error. Nothing here reads the clock or touches the database."""
 
+from worker.rules.deadlines import is_due
 from worker.rules.ladder import (
     ensure_may_work,
     sanction_for,
@@ -17,13 +18,14 @@ from worker.rules.orders import (
     ensure_can_upload,
     ensure_party,
     ensure_status,
-    is_due,
     open_request_for,
+    party_of,
+    refund_fen,
     reminder_at,
 )
 
 __all__ = [
     "cancel_reason", "compensation_fen", "ensure_can_accept", "ensure_can_complete", "ensure_can_request",
     "ensure_can_upload", "ensure_may_work", "ensure_party", "ensure_status", "is_due", "open_request_for",
-    "reminder_at", "sanction_for", "standing_after", "suspension_end", "suspension_over",
+    "party_of", "refund_fen", "reminder_at", "sanction_for", "standing_after", "suspension_end", "suspension_over",
 ]  # fmt: skip

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from models.states import CreatorStatus, Sanction
-from worker.display import SHANGHAI, local_time_precise
 from worker.errors import CreatorSanctioned
+from worker.formats.display import SHANGHAI, local_time_precise
+from worker.rules.deadlines import is_due
 
 LADDER = (Sanction.POST_TAKEDOWN, Sanction.SUSPENDED_7D, Sanction.SUSPENDED_3M)
 
@@ -54,7 +55,7 @@ def standing_after(sanction: Sanction, until: datetime | None, current: CreatorS
 
 def suspension_over(creator: CreatorFacts, now: datetime) -> bool:
     """The suspension's end is exclusive, like every deadline: at that instant it is over."""
-    return creator.status is CreatorStatus.SUSPENDED and now >= creator.suspended_until
+    return creator.status is CreatorStatus.SUSPENDED and is_due(creator.suspended_until, now)
 
 
 def ensure_may_work(creator: CreatorFacts, refusal: str, now: datetime) -> None:

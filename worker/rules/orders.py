@@ -1,13 +1,10 @@
-"""The rules of an order's life: who may act, deadlines, the compensation quote.
-
-Deadlines are exclusive: at the deadline instant the action is already late.
-"""
+"""The rules of an order's life: who may act, when, and the money of a cancellation (the compensation
+quote and the refund). Deadlines are exclusive (``worker.rules.deadlines``)."""
 
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
-from worker.display import local_time_precise
 from worker.errors import (
     CancellationPending,
     DeadlinePassed,
@@ -15,6 +12,8 @@ from worker.errors import (
     NotAllowed,
     NothingUploaded,
 )
+from worker.formats.display import local_time_precise
+from worker.rules.deadlines import is_due
 
 
 class RequestFacts(Protocol):
@@ -42,10 +41,6 @@ class OrderFacts(Protocol):
 # --- timers -----------------------------------------------------------------------------------------
 
 
-def is_due(deadline: datetime, now: datetime) -> bool:
-    return now >= deadline
-
-
 def reminder_at(published_at: datetime, deadline: datetime, lead: timedelta) -> datetime | None:
     """When to remind the creator; ``None`` when reminders are off (lead 0) or the window is shorter
     than the lead (the publish SMS already said how little time there is)."""
@@ -69,6 +64,12 @@ def compensation_fen(amount_fen: int, initiator: Role, upload_count: int, percen
     return 0
 
 
+def refund_fen(amount_fen, payout_fen):
+    """What the client gets back when an order ends: the amount less the creator's payout (ints, or SQL
+    columns in the scan's set-based UPDATE)."""
+    return amount_fen - payout_fen
+
+
 def cancel_reason(initiator: Role, status: OrderStatus) -> CancelReason:
     """Why the order ends cancelled: a creator who cancels a pending order has declined it."""
     if initiator is Role.CLIENT:
@@ -79,9 +80,13 @@ def cancel_reason(initiator: Role, status: OrderStatus) -> CancelReason:
 # --- who may act ------------------------------------------------------------------------------------
 
 
+def party_of(order: OrderFacts, role: Role) -> int:
+    """The client or creator id of an order, an ORM object or a result row alike."""
+    return order.client_id if role is Role.CLIENT else order.creator_id
+
+
 def ensure_party(order: OrderFacts, role: Role, actor_id: int) -> None:
-    own = order.client_id if role is Role.CLIENT else order.creator_id
-    if actor_id != own:
+    if actor_id != party_of(order, role):
         raise NotAllowed(f"{role} {actor_id} is not the {role} of order {order.id}")
 
 

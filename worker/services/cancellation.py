@@ -6,24 +6,24 @@ changes what the counterparty was shown.
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from models import CancellationRequest, Order
-from models.states import NotificationKind, OrderStatus, RequestStatus, Role
-from worker import rules, validation
+from models.states import NotificationKind, OrderEventKind, OrderStatus, RequestStatus, Role
+from worker import rules
+from worker.database.unit_of_work import UnitOfWork
 from worker.errors import InvalidInput
-from worker.services import effects, load
-from worker.services.records import Actor, Records, phonebook
+from worker.formats import validation
+from worker.services import locking, settlement
+from worker.services.records import Actor, Records, phonebook, subject
 from worker.settings import Settings
 
 
 def request(
-    session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, reason: str, now: datetime
+    session: UnitOfWork, settings: Settings, *, order_id: int, role: Role, actor_id: int, reason: str, now: datetime
 ) -> Order:
     """Ask to cancel. A pending order is cancelled at once (nobody has committed yet); an accepted one
     gets an open request, frozen quote included, that the counterparty must answer."""
     reason = validation.reason(reason)
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_can_request(order, role, actor_id)
     if order.status is OrderStatus.PENDING:
         return cancel_pending(session, order, initiator=role, actor=Actor(role, actor_id), reason=reason, now=now)
@@ -41,23 +41,25 @@ def request(
     session.flush()
     records = Records(phonebook(session, [order]))
     records.event(
-        order.id, now, Actor(role, actor_id), "cancellation_requested", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
+        order.id, now, Actor(role, actor_id), OrderEventKind.CANCELLATION_REQUESTED, OrderStatus.ACCEPTED,
+        OrderStatus.ACCEPTED,
         request_id=req.id, reason=reason, compensation_fen=compensation, respond_by=req.respond_by,
     )  # fmt: skip
     records.notify(
-        NotificationKind.CANCELLATION_REQUESTED, f"request-{req.id}", order, (role.counterparty,), now,
+        NotificationKind.CANCELLATION_REQUESTED, subject("request", req.id), order, (role.counterparty,), now,
         title=order.title, initiator=role, reason=reason, compensation_fen=compensation,
-        refund_fen=order.amount_fen - compensation, respond_by=req.respond_by, policy=settings.cancel_timeout_policy,
+        refund_fen=rules.refund_fen(order.amount_fen, compensation), respond_by=req.respond_by,
+        policy=settings.cancel_timeout_policy,
     )  # fmt: skip
     records.write(session)
     return order
 
 
 def decline(
-    session: Session, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime
+    session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime
 ) -> Order:
     reason = validation.reason(reason)
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, creator_id)
     rules.ensure_status(order, OrderStatus.PENDING, "decline")
     return cancel_pending(
@@ -65,16 +67,18 @@ def decline(
     )
 
 
-def confirm(session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime) -> Order:
+def confirm(
+    session: UnitOfWork, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime
+) -> Order:
     """The counterparty agrees: the order is cancelled and the frozen quote settled."""
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     req = rules.open_request_for(order, role, actor_id, "confirm", by_initiator=False)
     req.status, req.resolved_at = RequestStatus.CONFIRMED, now
-    return _cancel(session, order, req, Actor(role, actor_id), "cancellation_confirmed", now)
+    return _cancel(session, order, req, Actor(role, actor_id), OrderEventKind.CANCELLATION_CONFIRMED, now)
 
 
 def reject(
-    session: Session,
+    session: UnitOfWork,
     settings: Settings,
     *,
     order_id: int,
@@ -85,23 +89,24 @@ def reject(
 ) -> Order:
     """The counterparty says no: the request ends, the order goes on, the initiator is told."""
     reason = None if reason is None else validation.reason(reason)
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     req = rules.open_request_for(order, role, actor_id, "reject", by_initiator=False)
-    req.response_reason = reason
     _close(session, order, req, RequestStatus.REJECTED, Actor(role, actor_id), now, reason=reason)
     return order
 
 
-def withdraw(session: Session, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime) -> Order:
+def withdraw(
+    session: UnitOfWork, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime
+) -> Order:
     """The initiator takes the request back: the order goes on, the counterparty is told."""
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     req = rules.open_request_for(order, role, actor_id, "withdraw", by_initiator=True)
     _close(session, order, req, RequestStatus.WITHDRAWN, Actor(role, actor_id), now)
     return order
 
 
 def respond(
-    session: Session,
+    session: UnitOfWork,
     settings: Settings,
     *,
     order_id: int,
@@ -122,14 +127,14 @@ def respond(
 
 
 def cancel_pending(
-    session: Session,
+    session: UnitOfWork,
     order: Order,
     *,
     initiator: Role,
     actor: Actor,
     reason: str,
     now: datetime,
-    event: str | None = None,
+    event: OrderEventKind | None = None,
 ) -> Order:
     """Cancel a pending order at once: the client cancels, or the creator declines (also when a
     sanction declines for them). Recorded as a request confirmed at once, so the initiator and reason
@@ -145,21 +150,23 @@ def cancel_pending(
     )
     order.requests.append(req)
     session.flush()
-    event = event or ("declined" if initiator is Role.CREATOR else "cancelled")
+    event = event or (OrderEventKind.DECLINED if initiator is Role.CREATOR else OrderEventKind.CANCELLED)
     return _cancel(session, order, req, actor, event, now)
 
 
-def _cancel(session: Session, order: Order, req: CancellationRequest, actor: Actor, event: str, now: datetime) -> Order:
+def _cancel(
+    session: UnitOfWork, order: Order, req: CancellationRequest, actor: Actor, event: OrderEventKind, now: datetime
+) -> Order:
     cause = rules.cancel_reason(req.initiator, order.status)
-    for column, value in effects.cancellation_values(order.amount_fen, req.compensation_fen, cause, now).items():
+    for column, value in settlement.cancelled_columns(order.amount_fen, req.compensation_fen, cause, now).items():
         setattr(order, column, value)
     session.flush()
-    effects.record_cancellations(session, now, [order.id], actor=actor, event=event)
+    settlement.record_cancellations(session, now, [order.id], actor=actor, event=event)
     return order
 
 
 def _close(
-    session: Session,
+    session: UnitOfWork,
     order: Order,
     req: CancellationRequest,
     status: RequestStatus,
@@ -173,12 +180,13 @@ def _close(
     rejected = status is RequestStatus.REJECTED
     records = Records(phonebook(session, [order]))
     records.event(
-        order.id, now, actor, f"cancellation_{status}", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
-        request_id=req.id, **details,
+        order.id, now, actor,
+        OrderEventKind.CANCELLATION_REJECTED if rejected else OrderEventKind.CANCELLATION_WITHDRAWN,
+        OrderStatus.ACCEPTED, OrderStatus.ACCEPTED, request_id=req.id, **details,
     )  # fmt: skip
     records.notify(
         NotificationKind.CANCELLATION_REJECTED if rejected else NotificationKind.CANCELLATION_WITHDRAWN,
-        f"request-{req.id}", order, (req.initiator if rejected else req.counterparty,), now,
+        subject("request", req.id), order, (req.initiator if rejected else req.counterparty,), now,
         title=order.title, initiator=req.initiator, response=details.get("reason"),
     )  # fmt: skip
     records.write(session)

@@ -1,24 +1,24 @@
 """Use cases of an order's main line: publish, accept, upload a video, complete.
 
-Each takes the caller's session (one transaction, see ``worker.db.transaction``), the settings and
+Each takes the caller's unit of work (one transaction, see ``worker.database.unit_of_work``), the settings and
 ``now``; checks its input and the rules before it writes anything; and writes the state change with
 its audit, ledger and outbox rows together.
 """
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from models import Client, Order
-from models.states import LedgerKind, NotificationKind, OrderStatus, Role
-from worker import rules, validation
-from worker.services import load, parties
-from worker.services.records import Actor, Records, phonebook
+from models.states import LedgerKind, NotificationKind, OrderEventKind, OrderStatus, Role
+from worker import rules
+from worker.database.unit_of_work import UnitOfWork
+from worker.formats import validation
+from worker.services import locking, parties
+from worker.services.records import Actor, Records, phonebook, subject
 from worker.settings import Settings
 
 
 def publish(
-    session: Session,
+    session: UnitOfWork,
     settings: Settings,
     *,
     client_id: int,
@@ -32,7 +32,7 @@ def publish(
     amount = validation.amount_fen(amount_fen)
     parties.get(session, Client, client_id)
     rules.ensure_may_work(
-        load.creator_for_update(session, creator_id, now), f"cannot publish to creator {creator_id}", now
+        locking.lock_creator(session, creator_id, now), f"cannot publish to creator {creator_id}", now
     )
     deadline = now + settings.accept_window
     order = Order(
@@ -52,36 +52,45 @@ def publish(
     session.flush()
     records = Records(phonebook(session, [order]))
     records.event(
-        order.id, now, Actor(Role.CLIENT, client_id), "published", None, OrderStatus.PENDING,
+        order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.PUBLISHED, None, OrderStatus.PENDING,
         amount_fen=amount, accept_deadline=deadline,
     )  # fmt: skip
     records.money(order.id, now, LedgerKind.ESCROW, amount)
     records.notify(
-        NotificationKind.ORDER_PUBLISHED, f"order-{order.id}", order, (Role.CREATOR,), now,
+        NotificationKind.ORDER_PUBLISHED, subject("order", order.id), order, (Role.CREATOR,), now,
         title=title, amount_fen=amount, accept_deadline=deadline,
     )  # fmt: skip
     records.write(session)
     return order
 
 
-def accept(session: Session, settings: Settings, *, order_id: int, creator_id: int, now: datetime) -> Order:
-    creator = load.creator_for_update(session, load.creator_of(session, order_id), now)
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+def accept(session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, now: datetime) -> Order:
+    creator = locking.lock_creator(session, locking.creator_of(session, order_id), now)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, creator_id)
     rules.ensure_may_work(creator, f"creator {creator_id} cannot accept order {order_id}", now)
     rules.ensure_can_accept(order, creator_id, now)
     order.status, order.accepted_at, order.remind_at, order.updated_at = OrderStatus.ACCEPTED, now, None, now
     records = Records()
-    records.event(order.id, now, Actor(Role.CREATOR, creator_id), "accepted", OrderStatus.PENDING, OrderStatus.ACCEPTED)
+    records.event(
+        order.id,
+        now,
+        Actor(Role.CREATOR, creator_id),
+        OrderEventKind.ACCEPTED,
+        OrderStatus.PENDING,
+        OrderStatus.ACCEPTED,
+    )
     records.write(session)
     return order
 
 
-def upload(session: Session, settings: Settings, *, order_id: int, creator_id: int, video: str, now: datetime) -> Order:
+def upload(
+    session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, video: str, now: datetime
+) -> Order:
     """Record a video upload; the first one means production has started (it changes what a client
     who cancels afterwards owes)."""
     video = validation.video(video)
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_can_upload(order, creator_id)
     order.upload_count += 1
     if order.first_upload_at is None:
@@ -89,27 +98,27 @@ def upload(session: Session, settings: Settings, *, order_id: int, creator_id: i
     order.updated_at = now
     records = Records()
     records.event(
-        order.id, now, Actor(Role.CREATOR, creator_id), "video_uploaded", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
-        video=video, upload_count=order.upload_count,
+        order.id, now, Actor(Role.CREATOR, creator_id), OrderEventKind.VIDEO_UPLOADED, OrderStatus.ACCEPTED,
+        OrderStatus.ACCEPTED, video=video, upload_count=order.upload_count,
     )  # fmt: skip
     records.write(session)
     return order
 
 
-def complete(session: Session, settings: Settings, *, order_id: int, client_id: int, now: datetime) -> Order:
+def complete(session: UnitOfWork, settings: Settings, *, order_id: int, client_id: int, now: datetime) -> Order:
     """The client signs off: the creator is paid the full amount."""
-    order = load.order_for_update(session, order_id, now, settings.cancel_timeout_policy)
+    order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_can_complete(order, client_id)
     order.status, order.completed_at, order.updated_at = OrderStatus.COMPLETED, now, now
     order.creator_payout_fen, order.client_refund_fen = order.amount_fen, 0
     records = Records(phonebook(session, [order]))
     records.event(
-        order.id, now, Actor(Role.CLIENT, client_id), "completed", OrderStatus.ACCEPTED, OrderStatus.COMPLETED,
-        creator_payout_fen=order.amount_fen, client_refund_fen=0,
+        order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.COMPLETED, OrderStatus.ACCEPTED,
+        OrderStatus.COMPLETED, creator_payout_fen=order.amount_fen, client_refund_fen=0,
     )  # fmt: skip
     records.money(order.id, now, LedgerKind.CREATOR_PAYOUT, order.amount_fen)
     records.notify(
-        NotificationKind.ORDER_COMPLETED, f"order-{order.id}", order, (Role.CREATOR,), now,
+        NotificationKind.ORDER_COMPLETED, subject("order", order.id), order, (Role.CREATOR,), now,
         title=order.title, amount_fen=order.amount_fen,
     )  # fmt: skip
     records.write(session)

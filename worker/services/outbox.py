@@ -19,20 +19,19 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Notification
-from models.base import inline
 from models.states import NotificationStatus as Status
 from worker.clock import utcnow
-from worker.db import transaction
+from worker.database.unit_of_work import transaction
 from worker.errors import InvalidState, NotFound
+from worker.formats.phones import mask
 from worker.notify.messages import render
 from worker.notify.senders import PermanentSendError, Sender, Sms, TransientSendError
-from worker.phones import mask
+from worker.services import due
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 BACKOFF_CAP = timedelta(hours=1)
 RECORD_EVERY = 0.1  # seconds: outcomes are written at least this often during a batch
-DUE = (Status.PENDING, Status.SENDING)
 
 
 @dataclass
@@ -67,13 +66,14 @@ def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> time
     return step * rng.uniform(0.5, 1.0)
 
 
-def due_query(now: datetime):
-    return select(Notification.id).where(Notification.status.in_([inline(s) for s in DUE]), Notification.due_at <= now)
-
-
 def claim(session: Session, now: datetime, *, lease: timedelta, limit: int):
     """Take up to ``limit`` due rows (oldest due first), skipping rows another claimer holds."""
-    query = due_query(now).order_by(Notification.due_at, Notification.id).limit(limit)
+    query = (
+        select(Notification.id)
+        .where(*due.notification(now))
+        .order_by(Notification.due_at, Notification.id)
+        .limit(limit)
+    )
     claimed = query.with_for_update(skip_locked=True).cte("claimed").prefix_with("MATERIALIZED", dialect="postgresql")
     return session.execute(
         update(Notification)

@@ -5,14 +5,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from models import Client, Creator
-from worker import phones, validation
+from worker.database.unit_of_work import UnitOfWork
 from worker.errors import NotFound
+from worker.formats import phones, validation
 from worker.settings import Settings
 
 Party = Client | Creator
 
 
-def add(session: Session, settings: Settings, *, model: type[Party], name: str, phone: str, now: datetime) -> Party:
+def add(session: UnitOfWork, settings: Settings, *, model: type[Party], name: str, phone: str, now: datetime) -> Party:
     party = model(name=validation.name(name), phone=phones.normalise(phone, settings.phone_regions), created_at=now)
     session.add(party)
     session.flush()

@@ -1,7 +1,9 @@
 """The rows that go with every state change: audit events, ledger movements, outbox notifications.
 
 The per-order use cases and the set-based scan collect their rows in a ``Records`` and insert each
-kind with one multi-row INSERT, in the transaction of the state change they describe.
+kind with one multi-row INSERT, in the transaction of the state change they describe. What makes a
+notification unique (``notification_key``) is spelled here once, for these rows and for the SQL that
+writes ``order_cancelled`` in ``worker.services.settlement``.
 """
 
 from collections.abc import Iterable
@@ -9,22 +11,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, String, cast, insert, literal, select
 from sqlalchemy.orm import Session
 
 from models import Client, Creator, CreatorEvent, LedgerEntry, Notification, OrderEvent
 from models.states import (
+    CreatorEventKind,
     LedgerKind,
     NotificationKind,
     NotificationStatus,
+    OrderEventKind,
     OrderStatus,
     Role,
 )
-from worker.db import NEW_NOTIFICATIONS
-
-
-def count_new_notifications(session: Session, count: int) -> None:
-    session.info[NEW_NOTIFICATIONS] = session.info.get(NEW_NOTIFICATIONS, 0) + count
+from worker.database.unit_of_work import UnitOfWork
+from worker.notify.messages import params_for
+from worker.rules import party_of
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,15 @@ class Actor:
 SYSTEM = Actor(Role.SYSTEM)
 
 
-def party_id(order: Any, role: Role) -> int:
-    """The client or creator id of an order, an ORM object or a result row alike."""
-    return order.client_id if role is Role.CLIENT else order.creator_id
+def subject(kind: str, id_: int | ColumnElement) -> str | ColumnElement:
+    """What a notification is about: ``order-7``, ``request-3``, ``violation-2`` (or the same in SQL, for
+    a column)."""
+    return f"{kind}-{id_}" if isinstance(id_, int) else literal(f"{kind}-") + cast(id_, String)
+
+
+def notification_key(about: str | ColumnElement, kind: NotificationKind, role: Role) -> str | ColumnElement:
+    """``<subject>:<kind>:<role>``: unique per event and recipient, and the provider's idempotency key."""
+    return about + f":{kind}:{role}"
 
 
 def phonebook(session: Session, orders: Iterable[Any]) -> dict[tuple[Role, int], str]:
@@ -46,15 +54,15 @@ def phonebook(session: Session, orders: Iterable[Any]) -> dict[tuple[Role, int],
     orders = list(orders)
     book = {}
     for role, model in ((Role.CLIENT, Client), (Role.CREATOR, Creator)):
-        ids = {party_id(order, role) for order in orders}
+        ids = {party_of(order, role) for order in orders}
         if ids:
             rows = session.execute(select(model.id, model.phone).where(model.id.in_(ids)))
             book.update({(role, row.id): row.phone for row in rows})
     return book
 
 
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in details.items()}
 
 
 @dataclass
@@ -70,7 +78,7 @@ class Records:
         order_id: int,
         now: datetime,
         actor: Actor,
-        event: str,
+        event: OrderEventKind,
         from_status: OrderStatus | None,
         to_status: OrderStatus,
         **details: Any,
@@ -81,10 +89,10 @@ class Records:
                 "at": now,
                 "actor_role": actor.role,
                 "actor_id": actor.id,
-                "event": event,
+                "event": event.value,
                 "from_status": from_status,
                 "to_status": to_status,
-                "details": {key: _jsonable(value) for key, value in details.items()},
+                "details": _jsonable(details),
             }
         )
 
@@ -95,21 +103,20 @@ class Records:
     def notify(
         self,
         kind: NotificationKind,
-        subject: str,
+        about: str,
         order: Any,
         recipients: Iterable[Role],
         now: datetime,
         **params: Any,
     ) -> None:
-        """One outbox row per recipient of the order's; the key ``<subject>:<kind>:<role>`` is unique per
-        event."""
+        """One outbox row per recipient of the order's (``about`` from ``subject``)."""
         for role in recipients:
-            self.notify_party(kind, subject, role, party_id(order, role), now, order_id=order.id, **params)
+            self.notify_party(kind, about, role, party_of(order, role), now, order_id=order.id, **params)
 
     def notify_party(
         self,
         kind: NotificationKind,
-        subject: str,
+        about: str,
         role: Role,
         recipient_id: int,
         now: datetime,
@@ -117,16 +124,15 @@ class Records:
         order_id: int | None = None,
         **params: Any,
     ) -> None:
-        params = {key: _jsonable(value) for key, value in params.items()}
         self.notifications.append(
             {
-                "idempotency_key": f"{subject}:{kind}:{role}",
+                "idempotency_key": notification_key(about, kind, role),
                 "kind": kind,
                 "order_id": order_id,
                 "recipient_role": role,
                 "recipient_id": recipient_id,
                 "phone": self.phones[(role, recipient_id)],
-                "params": params,
+                "params": params_for(kind, **params),
                 "status": NotificationStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
@@ -134,24 +140,26 @@ class Records:
             }
         )
 
-    def creator_event(self, creator_id: int, now: datetime, actor: Actor, event: str, **details: Any) -> None:
+    def creator_event(
+        self, creator_id: int, now: datetime, actor: Actor, event: CreatorEventKind, **details: Any
+    ) -> None:
         self.creator_events.append(
             {
                 "creator_id": creator_id,
                 "at": now,
                 "actor_role": actor.role,
                 "actor_id": actor.id,
-                "event": event,
-                "details": {key: _jsonable(value) for key, value in details.items()},
+                "event": event.value,
+                "details": _jsonable(details),
             }
         )
 
-    def write(self, session: Session) -> None:
-        """Insert the rows, counting the new notifications in ``session.info[NEW_NOTIFICATIONS]`` so the
-        caller can have them sent once the transaction has committed."""
+    def write(self, session: UnitOfWork) -> None:
+        """Insert the rows, and tell the unit of work how many notifications it now holds, so the caller
+        can have them sent once the transaction has committed."""
         for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
             if rows:
                 session.execute(insert(model), rows)
         if self.notifications:
             session.execute(insert(Notification), self.notifications)
-            count_new_notifications(session, len(self.notifications))
+            session.notifications_written(len(self.notifications))

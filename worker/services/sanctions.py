@@ -9,20 +9,22 @@ by a sanctioned creator, not finishing work under way; either side may still can
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from models import Order, Violation
-from models.states import CreatorStatus, NotificationKind, OrderStatus, Role
-from worker import rules, validation
-from worker.display import local_time
-from worker.services import cancellation, load, timers
-from worker.services.records import SYSTEM, Records
+from models.states import CreatorEventKind, CreatorStatus, NotificationKind, OrderEventKind, OrderStatus, Role
+from worker import rules
+from worker.database.unit_of_work import UnitOfWork
+from worker.formats import validation
+from worker.formats.display import local_time
+from worker.services import cancellation, locking, timers
+from worker.services.records import SYSTEM, Records, subject
 from worker.settings import Settings
 
 
-def record(session: Session, settings: Settings, *, creator_id: int, evidence: str, now: datetime) -> Violation:
+def record(session: UnitOfWork, settings: Settings, *, creator_id: int, evidence: str, now: datetime) -> Violation:
     evidence = validation.evidence(evidence)
-    creator = load.creator_for_update(session, creator_id, now)
+    creator = locking.lock_creator(session, creator_id, now)
     number = creator.violation_count + 1
     sanction = rules.sanction_for(number)
     until = rules.suspension_end(sanction, now)
@@ -36,11 +38,11 @@ def record(session: Session, settings: Settings, *, creator_id: int, evidence: s
     session.flush()
     records = Records({(Role.CREATOR, creator.id): creator.phone})
     records.creator_event(
-        creator.id, now, SYSTEM, "violation_recorded",
+        creator.id, now, SYSTEM, CreatorEventKind.VIOLATION_RECORDED,
         violation_id=violation.id, number=number, sanction=sanction, suspended_until=until, evidence=evidence,
     )  # fmt: skip
     records.notify_party(
-        NotificationKind.SANCTION_APPLIED, f"violation-{violation.id}", Role.CREATOR, creator.id, now,
+        NotificationKind.SANCTION_APPLIED, subject("violation", violation.id), Role.CREATOR, creator.id, now,
         violation_number=number, sanction=sanction, suspended_until=until,
     )  # fmt: skip
     records.write(session)
@@ -50,7 +52,7 @@ def record(session: Session, settings: Settings, *, creator_id: int, evidence: s
 
 
 def _decline_pending(
-    session: Session, settings: Settings, creator_id: int, until: datetime | None, now: datetime
+    session: UnitOfWork, settings: Settings, creator_id: int, until: datetime | None, now: datetime
 ) -> None:
     reason = "达人账号已被永久封禁" if until is None else f"达人账号封禁中，{local_time(until)}前无法接单"
     pending = session.scalars(
@@ -61,8 +63,14 @@ def _decline_pending(
         .with_for_update(key_share=True)
     ).all()
     for order in pending:
-        if timers.settle(session, order, now, settings.cancel_timeout_policy):
+        if timers.apply_due(session, order, now, settings.cancel_timeout_policy):
             continue  # its acceptance window had already closed: it expired instead
         cancellation.cancel_pending(
-            session, order, initiator=Role.CREATOR, actor=SYSTEM, reason=reason, now=now, event="declined_for_sanction"
+            session,
+            order,
+            initiator=Role.CREATOR,
+            actor=SYSTEM,
+            reason=reason,
+            now=now,
+            event=OrderEventKind.DECLINED_FOR_SANCTION,
         )

@@ -4,30 +4,33 @@ creators' suspensions.
 Set-based: each function claims up to ``limit`` due rows with one statement (on PostgreSQL
 ``FOR NO KEY UPDATE SKIP LOCKED``, so scans running at once split the work and no timeout is applied
 twice), writes their records with multi-row INSERTs and returns how many it applied.
-Restricted to one order, the same functions settle a timer that is due when an action touches it.
+For one locked order, ``apply_due`` applies a timer that is due when an action touches it.
 """
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from models import CancellationRequest as Request
 from models import Creator, Order, Violation
-from models.base import inline
 from models.states import (
     CancelReason,
+    CreatorEventKind,
     CreatorStatus,
     NotificationKind,
+    OrderEventKind,
     OrderStatus,
     RequestStatus,
     Role,
     TimeoutPolicy,
 )  # fmt: skip
 from worker import rules
-from worker.services import effects
-from worker.services.records import SYSTEM, Records, phonebook
+from worker.database.unit_of_work import UnitOfWork
+from worker.services import due, settlement
+from worker.services.records import SYSTEM, Records, phonebook, subject
 
 
 @dataclass(frozen=True)
@@ -42,22 +45,6 @@ class ScanResult:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-def _due_acceptance(now: datetime) -> tuple:
-    return Order.status == inline(OrderStatus.PENDING), Order.accept_deadline <= now
-
-
-def _due_response(now: datetime) -> tuple:
-    return Request.status == inline(RequestStatus.OPEN), Request.respond_by <= now
-
-
-def _due_reminder(now: datetime) -> tuple:
-    return Order.remind_at <= now, Order.status == inline(OrderStatus.PENDING), Order.accept_deadline > now
-
-
-def _due_lift(now: datetime) -> tuple:
-    return Creator.status == inline(CreatorStatus.SUSPENDED), Creator.suspended_until <= now
 
 
 def _claim(query, limit: int, order_id: int | None, *, of=None):
@@ -77,49 +64,38 @@ def _claimed_ids(query, limit: int, order_id: int | None):
     return select(claim.c.id)
 
 
-def expire_orders(session: Session, now: datetime, *, limit: int, order_id: int | None = None) -> int:
+def expire_orders(session: UnitOfWork, now: datetime, *, limit: int, order_id: int | None = None) -> int:
     """Cancel pending orders whose acceptance deadline has come: nothing paid, everything refunded."""
     claimed = _claimed_ids(
-        select(Order.id).where(*_due_acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id
+        select(Order.id).where(*due.acceptance(now)).order_by(Order.accept_deadline, Order.id), limit, order_id
     )
     cancelled = session.scalars(
         update(Order)
         .where(Order.id.in_(claimed), Order.status == OrderStatus.PENDING)
         .values(
-            status=OrderStatus.CANCELLED,
-            cancel_reason=CancelReason.ACCEPTANCE_TIMEOUT,
-            cancelled_at=now,
-            creator_payout_fen=0,
-            client_refund_fen=Order.amount_fen,
-            remind_at=None,
-            updated_at=now,
+            **settlement.cancelled_columns(Order.amount_fen, 0, CancelReason.ACCEPTANCE_TIMEOUT, now),
             version=Order.version + 1,
         )
         .returning(Order.id)
         .execution_options(synchronize_session=False)
     ).all()
-    effects.record_cancellations(session, now, cancelled, actor=SYSTEM, event="acceptance_timed_out")
+    settlement.record_cancellations(session, now, cancelled, actor=SYSTEM, event=OrderEventKind.ACCEPTANCE_TIMED_OUT)
     return len(cancelled)
 
 
-def time_out_requests(
-    session: Session, now: datetime, policy: TimeoutPolicy, *, limit: int, order_id: int | None = None
-) -> int:
+def time_out_requests(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, *, limit: int) -> int:
     """Settle open cancellation requests past their respond-by instant, as ``policy`` says: confirm
     them with the quote frozen at request time, or let them lapse while the order goes on."""
     # The due requests are picked first, from their partial index, and drive the join: left to
     # itself, SQLite would walk every order when few requests exist.
-    due = select(Request.id, Request.order_id).where(*_due_response(now))
-    due = due.order_by(Request.respond_by, Request.id).limit(limit)
-    if order_id is not None:
-        due = due.where(Request.order_id == order_id)
-    due = due.subquery("due")
-    claim = select(due.c.id).select_from(due).join(Order, Order.id == due.c.order_id).order_by(due.c.id)
-    claimed = session.scalars(_claim(claim, limit, order_id, of=Order)).all()
+    late = select(Request.id, Request.order_id).where(*due.response(now))
+    late = late.order_by(Request.respond_by, Request.id).limit(limit).subquery("late")
+    claim = select(late.c.id).select_from(late).join(Order, Order.id == late.c.order_id).order_by(late.c.id)
+    claimed = session.scalars(_claim(claim, limit, None, of=Order)).all()
     return settle_requests(session, now, policy, claimed) if claimed else 0
 
 
-def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, request_ids: list[int]) -> int:
+def settle_requests(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, request_ids: list[int]) -> int:
     """Settle those of the claimed requests that are still open.
 
     Their orders are locked by now and a request changes only under its order's lock, so this guarded
@@ -145,9 +121,9 @@ def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, requ
         order = orders[request.order_id]
         if confirm:
             cause = rules.cancel_reason(request.initiator, OrderStatus.ACCEPTED)
-            changes = effects.cancellation_values(order.amount_fen, request.compensation_fen, cause, now)
+            changes = settlement.cancelled_columns(order.amount_fen, request.compensation_fen, cause, now)
         else:
-            effects.lapsed(records, order, now, request_id=request.id, respond_by=request.respond_by)
+            _lapse(records, order, now, request_id=request.id, respond_by=request.respond_by)
             changes = {"updated_at": now}
         order_changes.append({"b_id": order.id, **changes})
     table = Order.__table__
@@ -159,14 +135,28 @@ def settle_requests(session: Session, now: datetime, policy: TimeoutPolicy, requ
     )
     if confirm:
         order_ids = [change["b_id"] for change in order_changes]
-        effects.record_cancellations(session, now, order_ids, actor=SYSTEM, event="cancellation_auto_confirmed")
+        settlement.record_cancellations(
+            session, now, order_ids, actor=SYSTEM, event=OrderEventKind.CANCELLATION_AUTO_CONFIRMED
+        )
     records.write(session)
     return len(settled)
 
 
-def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
+def _lapse(records: Records, order: Any, now: datetime, *, request_id: int, respond_by: datetime) -> None:
+    """A request nobody answered, under the ``lapse`` policy: it ends, the order goes on."""
+    records.event(
+        order.id, now, SYSTEM, OrderEventKind.CANCELLATION_LAPSED, OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
+        request_id=request_id, respond_by=respond_by,
+    )  # fmt: skip
+    records.notify(
+        NotificationKind.CANCELLATION_LAPSED, subject("request", request_id), order, (Role.CREATOR, Role.CLIENT), now,
+        title=order.title, respond_by=respond_by,
+    )  # fmt: skip
+
+
+def write_reminders(session: UnitOfWork, now: datetime, *, limit: int) -> int:
     """Write the acceptance reminder of pending orders whose reminder time has come, once each."""
-    claimed = _claimed_ids(select(Order.id).where(*_due_reminder(now)).order_by(Order.remind_at, Order.id), limit, None)
+    claimed = _claimed_ids(select(Order.id).where(*due.reminder(now)).order_by(Order.remind_at, Order.id), limit, None)
     rows = session.execute(
         update(Order)
         .where(Order.id.in_(claimed), Order.remind_at.is_not(None))
@@ -176,21 +166,21 @@ def write_reminders(session: Session, now: datetime, *, limit: int) -> int:
     ).all()
     records = Records(phonebook(session, rows))
     for row in sorted(rows, key=lambda row: row.id):
-        records.event(row.id, now, SYSTEM, "acceptance_reminder", OrderStatus.PENDING, OrderStatus.PENDING)
+        records.event(row.id, now, SYSTEM, OrderEventKind.ACCEPTANCE_REMINDER, OrderStatus.PENDING, OrderStatus.PENDING)
         records.notify(
-            NotificationKind.ACCEPTANCE_REMINDER, f"order-{row.id}", row, (Role.CREATOR,), now,
+            NotificationKind.ACCEPTANCE_REMINDER, subject("order", row.id), row, (Role.CREATOR,), now,
             title=row.title, accept_deadline=row.accept_deadline,
         )  # fmt: skip
     records.write(session)
     return len(rows)
 
 
-def lift_suspensions(session: Session, now: datetime, *, limit: int, creator_id: int | None = None) -> int:
+def lift_suspensions(session: UnitOfWork, now: datetime, *, limit: int, creator_id: int | None = None) -> int:
     """Make creators whose suspension has ended active again, and tell them. Bans never lift."""
     query = (
         select(Creator.id, Creator.suspended_until, Violation.id.label("violation_id"), Violation.number)
         .join(Violation, (Violation.creator_id == Creator.id) & (Violation.number == Creator.violation_count))
-        .where(*_due_lift(now))
+        .where(*due.lift(now))
         .order_by(Creator.suspended_until, Creator.id)
         .limit(limit)
         .with_for_update(of=Creator, skip_locked=True, key_share=True)
@@ -212,55 +202,53 @@ def lift_suspensions(session: Session, now: datetime, *, limit: int, creator_id:
     records = Records({(Role.CREATOR, creator): phone for creator, phone in phones.items()})
     for row in rows:
         records.creator_event(
-            row.id, now, SYSTEM, "suspension_lifted", violation_id=row.violation_id, suspended_until=row.suspended_until
-        )
+            row.id, now, SYSTEM, CreatorEventKind.SUSPENSION_LIFTED,
+            violation_id=row.violation_id, suspended_until=row.suspended_until,
+        )  # fmt: skip
         records.notify_party(
-            NotificationKind.SANCTION_LIFTED, f"violation-{row.violation_id}", Role.CREATOR, row.id, now,
+            NotificationKind.SANCTION_LIFTED, subject("violation", row.violation_id), Role.CREATOR, row.id, now,
             violation_number=row.number, suspended_until=row.suspended_until,
         )  # fmt: skip
     records.write(session)
     return len(rows)
 
 
-def scan_batch(session: Session, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
+def _due_rows(now: datetime) -> dict:
+    """Each timer's due rows at ``now``, under the name of the ``ScanResult`` field that counts them."""
+    return {
+        "expired_orders": select(Order.id).where(*due.acceptance(now)),
+        "timed_out_requests": select(Request.id).where(*due.response(now)),
+        "acceptance_reminders": select(Order.id).where(*due.reminder(now)),
+        "lifted_suspensions": select(Creator.id).where(*due.lift(now)),
+    }
+
+
+def scan_batch(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
     """One bounded pass over every timer, in one transaction (the caller's). One statement of four
     index probes first says which timers have anything due; when none has (most passes), that is all."""
-    due = session.execute(
-        select(
-            exists(select(Order.id).where(*_due_acceptance(now))),
-            exists(select(Request.id).where(*_due_response(now))),
-            exists(select(Order.id).where(*_due_reminder(now))),
-            exists(select(Creator.id).where(*_due_lift(now))),
-        )
-    ).one()
+    rows = _due_rows(now)
+    found = dict(zip(rows, session.execute(select(*(exists(query) for query in rows.values()))).one()))
     return ScanResult(
-        expired_orders=expire_orders(session, now, limit=limit) if due[0] else 0,
-        timed_out_requests=time_out_requests(session, now, policy, limit=limit) if due[1] else 0,
-        acceptance_reminders=write_reminders(session, now, limit=limit) if due[2] else 0,
-        lifted_suspensions=lift_suspensions(session, now, limit=limit) if due[3] else 0,
+        expired_orders=expire_orders(session, now, limit=limit) if found["expired_orders"] else 0,
+        timed_out_requests=time_out_requests(session, now, policy, limit=limit) if found["timed_out_requests"] else 0,
+        acceptance_reminders=write_reminders(session, now, limit=limit) if found["acceptance_reminders"] else 0,
+        lifted_suspensions=lift_suspensions(session, now, limit=limit) if found["lifted_suspensions"] else 0,
     )
 
 
 def count_due(session: Session, now: datetime) -> ScanResult:
     """What a scan at ``now`` would apply, without writing anything (``scan --dry-run``)."""
-
-    def count(query) -> int:
-        return session.scalar(query.with_only_columns(func.count()))
-
-    return ScanResult(
-        expired_orders=count(select(Order.id).where(*_due_acceptance(now))),
-        timed_out_requests=count(select(Request.id).where(*_due_response(now))),
-        acceptance_reminders=count(select(Order.id).where(*_due_reminder(now))),
-        lifted_suspensions=count(select(Creator.id).where(*_due_lift(now))),
-    )
+    counted = {name: session.scalar(query.with_only_columns(func.count())) for name, query in _due_rows(now).items()}
+    return ScanResult(**counted)
 
 
-def settle(session: Session, order: Order, now: datetime, policy: TimeoutPolicy) -> bool:
-    """Apply whatever timer of this (locked) order is due, so correctness never waits for the scan."""
+def apply_due(session: UnitOfWork, order: Order, now: datetime, policy: TimeoutPolicy) -> bool:
+    """Apply whatever timer of this (locked) order is due, so correctness never waits for the scan; True
+    if one was."""
     applied = 0
     if order.status is OrderStatus.PENDING and rules.is_due(order.accept_deadline, now):
         applied += expire_orders(session, now, limit=1, order_id=order.id)
     request = order.open_request
     if request is not None and rules.is_due(request.respond_by, now):
-        applied += time_out_requests(session, now, policy, limit=1, order_id=order.id)
+        applied += settle_requests(session, now, policy, [request.id])  # the order is locked: no claim
     return applied > 0

@@ -1,17 +1,38 @@
-"""How the Celery application is built from the settings (``worker.app`` builds the one that runs).
+"""How the Celery application is built from the settings (``worker.app`` and ``xingtu worker`` build
+the one that runs).
 
-JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch, sends) are
+The app keeps the settings it was built from and, in each worker process, the ``Runtime`` its tasks
+use (``app.runtime``): built on first use, so after the fork and never at import.
+
+JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch) are
 acknowledged late and rejected back to the queue if their worker dies; beat entries expire within
 their interval so a stalled queue never piles up duplicates.
 """
 
+from functools import cached_property
+
 from celery import Celery, signals
 
+from worker.runtime.context import Runtime
 from worker.settings import Settings
 
 
-def make_app(settings: Settings) -> Celery:
-    app = Celery("xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"])
+class XingtuCelery(Celery):
+    """A Celery app that knows its settings, and so how to build the runtime its tasks run with."""
+
+    def __init__(self, settings: Settings):
+        super().__init__("xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"])
+        self.settings = settings
+
+    @cached_property
+    def runtime(self) -> Runtime:
+        """The database sessions, the sender and this app, for the tasks of this process. A test may
+        assign its own before calling a task in-process."""
+        return Runtime.build(self.settings, self)
+
+
+def make_app(settings: Settings) -> XingtuCelery:
+    app = XingtuCelery(settings)
     scan_every = settings.scan_interval.total_seconds()
     dispatch_every = settings.dispatch_interval.total_seconds()
     app.conf.update(
@@ -47,8 +68,8 @@ def make_app(settings: Settings) -> Celery:
 def _metrics_server(app: Celery, settings: Settings):
     def serve(sender=None, **_):
         if getattr(sender, "app", None) is app:  # signals are global: serve for this app's worker only
-            from worker.db import make_engine, read_session_factory
-            from worker.metrics import serve as start
+            from worker.database.engines import make_engine, read_session_factory
+            from worker.runtime.metrics import serve as start
 
             start(settings.metrics_port, read_session_factory(make_engine(settings.database_url, pool_pre_ping=True)))
 

@@ -7,7 +7,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from migrations import SCRIPT_LOCATION
-from worker.db import masked
+from worker.database.engines import masked
 from worker.errors import DatabaseError
 
 

@@ -1,15 +1,17 @@
-"""What the jobs need at hand: the settings, a session factory, the SMS sender (built on first use, so
-only a process that sends loads it), and the Celery app to queue new notifications on."""
+"""What the tasks and the CLI's runs need at hand: the settings, a factory of units of work, the SMS
+sender (built on first use, so only a process that sends loads it), and the Celery app to queue new
+notifications on once a transaction has committed."""
 
 from dataclasses import dataclass
 from functools import cached_property
 
 from celery import Celery
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from worker import enqueue
-from worker.db import make_engine, session_factory
+from worker.database.engines import make_engine, session_factory
+from worker.database.unit_of_work import UnitOfWork
 from worker.notify.senders import Sender, load_sender
+from worker.runtime import handoff
 from worker.settings import Settings
 
 
@@ -17,7 +19,7 @@ from worker.settings import Settings
 class Runtime:
     settings: Settings
     app: Celery
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[UnitOfWork]
 
     @classmethod
     def build(cls, settings: Settings, app: Celery) -> "Runtime":
@@ -29,4 +31,4 @@ class Runtime:
         return load_sender(self.settings)
 
     def after_commit(self, new_notifications: int) -> None:
-        enqueue.sweeps(self.app, new_notifications, self.settings.send_batch_size)
+        handoff.sweeps(self.app, new_notifications, self.settings.send_batch_size)

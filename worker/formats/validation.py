@@ -7,8 +7,8 @@ import re
 import unicodedata
 
 from models import MAX_AMOUNT_FEN
-from worker.display import yuan
 from worker.errors import InvalidInput
+from worker.formats.display import yuan
 
 _WHOLE_NUMBER = re.compile(r"\s*[+-]?[0-9]{1,20}\s*")
 # Characters that are not text: controls (newline, NUL, escape...) and lone surrogates.

@@ -15,19 +15,15 @@ import click
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker import schema, serialize
-from worker.celery_app import make_app
 from worker.cli.render import order_text
 from worker.clock import utcnow
-from worker.db import (
-    make_engine,
-    masked,
-    read_session_factory,
-    session_factory,
-    transaction,
-)
+from worker.database import schema
+from worker.database.engines import make_engine, masked, read_session_factory, session_factory
+from worker.database.unit_of_work import UnitOfWork, transaction
 from worker.errors import DatabaseError, SettingsError, XingtuError
-from worker.runtime import Runtime
+from worker.formats import serialize
+from worker.runtime.celery_config import make_app
+from worker.runtime.context import Runtime
 from worker.settings import Settings
 
 
@@ -35,8 +31,8 @@ from worker.settings import Settings
 class App:
     as_json: bool = False
     _settings: Settings | None = field(default=None, repr=False)
-    _sessions: sessionmaker[Session] | None = field(default=None, repr=False)
-    _read_sessions: sessionmaker[Session] | None = field(default=None, repr=False)
+    _sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
+    _read_sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
     _runtime: Runtime | None = field(default=None, repr=False)
 
     @property
@@ -62,7 +58,7 @@ class App:
             raise unavailable(url, exc) from None
         return engine
 
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self) -> sessionmaker[UnitOfWork]:
         if self._sessions is None:
             self._sessions = session_factory(self.engine())
         return self._sessions

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.clock import utcnow
-from worker.services import health
+from worker.services import reads
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ class StatusCollector:
     def collect(self):
         with self.sessions() as session:
             now = utcnow()
-            report = health.status(session, now)
+            report = reads.status(session, now)
         orders = GaugeMetricFamily("xingtu_orders", "Orders by status.", labels=["status"])
         for name, count in report["orders"].items():
             orders.add_metric([name], count)

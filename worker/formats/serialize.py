@@ -12,8 +12,8 @@ from models import (
     OrderEvent,
     Violation,
 )
+from worker.formats.phones import mask
 from worker.notify.messages import render
-from worker.phones import mask
 
 
 def instant(value: datetime | None) -> str | None:

@@ -7,8 +7,8 @@ from datetime import datetime
 from time import monotonic
 
 from worker.clock import utcnow
-from worker.db import transaction
-from worker.runtime import Runtime
+from worker.database.unit_of_work import transaction
+from worker.runtime.context import Runtime
 from worker.services import outbox, timers
 
 

@@ -1,17 +1,18 @@
-"""What an outcome writes, shared by the use case that applies it to one order and the scan that
-applies it to thousands.
+"""What a cancellation writes, shared by the use cases that cancel one order and the scan that cancels
+thousands: the order's columns once cancelled (``cancelled_columns``) and its records (``record_cancellations``:
+the audit event, the ledger movements, ``order_cancelled`` to both sides).
 
-A cancellation's records (the audit event, the ledger movements, ``order_cancelled`` to both sides) are
-written by set-based SQL from the cancelled order rows themselves and the request that ended them, so
-the same three statements serve one order or a batch, and nothing is computed twice in Python.
+The records are written by set-based SQL from the cancelled order rows themselves and the request that
+ended them, so the same three statements serve one order or a batch, and nothing is computed twice in
+Python.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, insert, literal, select, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Integer, case, insert, literal, select, union_all
+from sqlalchemy.orm import aliased
 
 from models import CancellationRequest, Client, Creator, LedgerEntry, Notification, Order, OrderEvent
 from models.base import inline
@@ -21,31 +22,36 @@ from models.states import (
     LedgerKind,
     NotificationKind,
     NotificationStatus,
+    OrderEventKind,
     OrderStatus,
     RequestStatus,
     Role,
 )
-from worker.services.records import SYSTEM, Actor, Records, count_new_notifications
+from worker import rules
+from worker.database.unit_of_work import UnitOfWork
+from worker.notify.messages import params_for
+from worker.services.records import Actor, notification_key, subject
 
 
-def cancellation_values(amount_fen: int, payout_fen: int, cause: CancelReason, now: datetime) -> dict[str, Any]:
-    """The order's columns once cancelled: the creator gets ``payout_fen``, the client the rest."""
+def cancelled_columns(amount_fen: Any, payout_fen: Any, cause: CancelReason, now: datetime) -> dict[str, Any]:
+    """The order's columns once cancelled: the creator gets ``payout_fen``, the client the rest. The
+    amounts are ints, or SQL for the scan's set-based UPDATE."""
     return {
         "status": OrderStatus.CANCELLED,
         "cancel_reason": cause,
         "cancelled_at": now,
         "creator_payout_fen": payout_fen,
-        "client_refund_fen": amount_fen - payout_fen,
+        "client_refund_fen": rules.refund_fen(amount_fen, payout_fen),
         "remind_at": None,
         "updated_at": now,
     }
 
 
 def record_cancellations(
-    session: Session, now: datetime, order_ids: Sequence[int], *, actor: Actor, event: str
+    session: UnitOfWork, now: datetime, order_ids: Sequence[int], *, actor: Actor, event: OrderEventKind
 ) -> None:
-    """Write what every cancellation writes, for orders already cancelled (columns set as
-    ``cancellation_values`` sets them) in this transaction."""
+    """Write what every cancellation writes, for orders already cancelled in this transaction (their
+    columns set by ``cancelled_columns``)."""
     if not order_ids:
         return
     ending = aliased(CancellationRequest)  # the request that ended the order, if one did
@@ -59,7 +65,7 @@ def record_cancellations(
             ["order_id", "at", "actor_role", "actor_id", "event", "from_status", "to_status", "details"],
             cancelled.with_only_columns(
                 Order.id, literal(now, OrderEvent.at.type), literal(actor.role.value), literal(actor.id, Integer),
-                literal(event), from_status, inline(OrderStatus.CANCELLED),
+                literal(event.value), from_status, inline(OrderStatus.CANCELLED),
                 json_object("cancel_reason", Order.cancel_reason, "creator_payout_fen", Order.creator_payout_fen,
                             "client_refund_fen", Order.client_refund_fen, "request_id", ending.id),
             ).order_by(Order.id),
@@ -71,15 +77,16 @@ def record_cancellations(
                              (LedgerKind.CLIENT_REFUND, Order.client_refund_fen))
     ]  # fmt: skip
     session.execute(insert(LedgerEntry).from_select(["order_id", "kind", "amount_fen", "at"], union_all(*moves)))
-    params = json_object(
-        "title", Order.title, "cancel_reason", Order.cancel_reason, "reason", ending.reason,
-        "auto_confirmed", json_bool(ending.status == inline(RequestStatus.AUTO_CONFIRMED)),
-        "creator_payout_fen", Order.creator_payout_fen, "client_refund_fen", Order.client_refund_fen,
+    kind = NotificationKind.ORDER_CANCELLED
+    params = params_for(
+        kind, title=Order.title, cancel_reason=Order.cancel_reason, reason=ending.reason,
+        auto_confirmed=json_bool(ending.status == inline(RequestStatus.AUTO_CONFIRMED)),
+        creator_payout_fen=Order.creator_payout_fen, client_refund_fen=Order.client_refund_fen,
     )  # fmt: skip
     told = [
         cancelled.join(party, party.id == party_column).with_only_columns(
-            literal("order-") + cast(Order.id, String) + literal(f":{NotificationKind.ORDER_CANCELLED}:{role}"),
-            inline(NotificationKind.ORDER_CANCELLED), Order.id, inline(role), party_column, party.phone, params,
+            notification_key(subject("order", Order.id), kind, role), inline(kind), Order.id, inline(role),
+            party_column, party.phone, json_object(*(item for pair in params.items() for item in pair)),
             inline(NotificationStatus.PENDING), literal(0), literal(now, Notification.created_at.type),
             literal(now, Notification.due_at.type),
         )
@@ -89,16 +96,4 @@ def record_cancellations(
     columns = ["idempotency_key", "kind", "order_id", "recipient_role", "recipient_id", "phone", "params",
                "status", "attempts", "created_at", "due_at"]  # fmt: skip
     session.execute(insert(Notification).from_select(columns, union_all(*told)))
-    count_new_notifications(session, 2 * len(order_ids))
-
-
-def lapsed(records: Records, order: Any, now: datetime, *, request_id: int, respond_by: datetime) -> None:
-    """A request nobody answered, under the ``lapse`` policy: it ends, the order goes on."""
-    records.event(
-        order.id, now, SYSTEM, "cancellation_lapsed", OrderStatus.ACCEPTED, OrderStatus.ACCEPTED,
-        request_id=request_id, respond_by=respond_by,
-    )  # fmt: skip
-    records.notify(
-        NotificationKind.CANCELLATION_LAPSED, f"request-{request_id}", order, (Role.CREATOR, Role.CLIENT), now,
-        title=order.title, respond_by=respond_by,
-    )  # fmt: skip
+    session.notifications_written(2 * len(order_ids))
