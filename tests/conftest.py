@@ -2,50 +2,20 @@
 
 PostgreSQL comes from XINGTU_TEST_POSTGRES_URL (default: the local server, user postgres). When it
 does not answer, its tests skip, unless XINGTU_REQUIRE_SERVICES=1 (CI sets it): then they fail.
+Only fixtures live here; the helpers and constants they share with tests are in ``tests.support``.
 """
 
-import os
 import shutil
 import uuid
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 
 from tests.market import Market
+from tests.support import POSTGRES_URL, TABLES, service_missing
 from worker.database import schema
 from worker.database.engines import make_engine, session_factory
 from worker.settings import Settings
-
-POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"
-TABLES = (
-    "notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, violations,"
-    " creators, clients"
-)
-
-
-HYPOTHESIS_PROFILES = {
-    "ci": {"max_examples": 500, "stateful_step_count": 40},
-    "soak": {"max_examples": 20_000, "stateful_step_count": 50},
-}
-
-
-def hypothesis_profile() -> hypothesis_settings:
-    """The effort of the property tests: XINGTU_HYPOTHESIS_PROFILE=ci (default) or soak;
-    XINGTU_HYPOTHESIS_EXAMPLES overrides the number of examples (``make soak EXAMPLES=5000``)."""
-    chosen = dict(HYPOTHESIS_PROFILES[os.environ.get("XINGTU_HYPOTHESIS_PROFILE", "ci")])
-    if examples := os.environ.get("XINGTU_HYPOTHESIS_EXAMPLES"):
-        chosen["max_examples"] = int(examples)
-    return hypothesis_settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], **chosen)
-
-
-def service_missing(what: str, error: Exception) -> None:
-    message = f"{what} is not reachable ({error})"
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{message}; XINGTU_REQUIRE_SERVICES=1 requires it", pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 from freezegun import freeze_time
 
 from tests.cli.conftest import runner
-from tests.conftest import TABLES
 from tests.market import Market
+from tests.support import TABLES
 from worker.database.engines import make_engine, session_factory
 from worker.runtime.celery_config import make_app
 from worker.runtime.context import Runtime

@@ -1,5 +1,9 @@
 """Every refusal names what is wrong and leaves the database exactly as it was."""
 
+from collections.abc import Callable
+from enum import Enum
+from typing import Any, NamedTuple
+
 import pytest
 
 from models import Client, Creator
@@ -26,48 +30,91 @@ def world(market):
             "stranger": 999}  # fmt: skip
 
 
-def own(world, name, role):
-    return party_of(world[name], role)
+class Party(Enum):
+    """A placeholder for an id in a case's kwargs, resolved against the world by ``Refusal.arguments``."""
+
+    OWN_CLIENT = "the case's order's client"
+    OWN_CREATOR = "the case's order's creator"
+    STRANGER = "an id that is no party"
+
+
+OWN_CLIENT, OWN_CREATOR, STRANGER = Party
+
+
+class Refusal(NamedTuple):
+    """A use case run on one of the world's orders, with kwargs that it must refuse with ``code``."""
+
+    description: str
+    use_case: Callable
+    order: str  # a key of ``world``
+    kwargs: dict[str, Any]  # besides order_id and now; ``Party`` values stand for ids
+    code: str
+
+    def arguments(self, world) -> dict[str, Any]:
+        return {key: self.resolve(value, world) if isinstance(value, Party) else value
+                for key, value in self.kwargs.items()}  # fmt: skip
+
+    def resolve(self, party: Party, world) -> int:
+        if party is STRANGER:
+            return world["stranger"]
+        return party_of(world[self.order], Role.CLIENT if party is OWN_CLIENT else Role.CREATOR)
 
 
 CASES = [
-    # (description, use case, order, kwargs builder, error code)
-    ("accept by another creator", orders.accept, "pending", lambda w: {"creator_id": w["stranger"]}, "not_allowed"),
-    ("accept twice", orders.accept, "accepted", lambda w: {"creator_id": own(w, "accepted", Role.CREATOR)}, "invalid_state"),
-    ("accept a completed order", orders.accept, "done", lambda w: {"creator_id": own(w, "done", Role.CREATOR)}, "invalid_state"),
-    ("upload to a pending order", orders.upload, "pending", lambda w: {"creator_id": own(w, "pending", Role.CREATOR), "video": "v"}, "invalid_state"),
-    ("upload by the client's id", orders.upload, "accepted", lambda w: {"creator_id": w["stranger"], "video": "v"}, "not_allowed"),
-    ("upload while frozen", orders.upload, "frozen", lambda w: {"creator_id": own(w, "frozen", Role.CREATOR), "video": "v"}, "cancellation_pending"),
-    ("upload a blank video", orders.upload, "accepted", lambda w: {"creator_id": own(w, "accepted", Role.CREATOR), "video": " "}, "invalid_video"),
-    ("complete without upload", orders.complete, "bare", lambda w: {"client_id": own(w, "bare", Role.CLIENT)}, "no_upload"),
-    ("complete while frozen", orders.complete, "frozen", lambda w: {"client_id": own(w, "frozen", Role.CLIENT)}, "cancellation_pending"),
-    ("complete by a stranger", orders.complete, "accepted", lambda w: {"client_id": w["stranger"]}, "not_allowed"),
-    ("complete a pending order", orders.complete, "pending", lambda w: {"client_id": own(w, "pending", Role.CLIENT)}, "invalid_state"),
-    ("decline an accepted order", cancellation.decline, "accepted", lambda w: {"creator_id": own(w, "accepted", Role.CREATOR), "reason": "r"}, "invalid_state"),
-    ("decline by a stranger", cancellation.decline, "pending", lambda w: {"creator_id": w["stranger"], "reason": "r"}, "not_allowed"),
-    ("decline without a reason", cancellation.decline, "pending", lambda w: {"creator_id": own(w, "pending", Role.CREATOR), "reason": "  "}, "invalid_reason"),
-    ("request by a stranger", cancellation.request, "accepted", lambda w: {"role": Role.CLIENT, "actor_id": w["stranger"], "reason": "r"}, "not_allowed"),
-    ("second open request", cancellation.request, "frozen", lambda w: {"role": Role.CREATOR, "actor_id": own(w, "frozen", Role.CREATOR), "reason": "r"}, "cancellation_pending"),
-    ("request on a completed order", cancellation.request, "done", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "done", Role.CLIENT), "reason": "r"}, "invalid_state"),
-    ("5,000-character reason", cancellation.request, "accepted", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "accepted", Role.CLIENT), "reason": "长" * 5000}, "invalid_reason"),
-    ("control character in reason", cancellation.request, "accepted", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "accepted", Role.CLIENT), "reason": "a\x07b"}, "invalid_reason"),
-    ("confirm by the initiator", cancellation.confirm, "frozen", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "frozen", Role.CLIENT)}, "not_allowed"),
-    ("confirm by a stranger", cancellation.confirm, "frozen", lambda w: {"role": Role.CREATOR, "actor_id": w["stranger"]}, "not_allowed"),
-    ("confirm with no request", cancellation.confirm, "accepted", lambda w: {"role": Role.CREATOR, "actor_id": own(w, "accepted", Role.CREATOR)}, "invalid_state"),
-    ("reject by the initiator", cancellation.reject, "frozen", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "frozen", Role.CLIENT)}, "not_allowed"),
-    ("reject with a blank reason", cancellation.reject, "frozen", lambda w: {"role": Role.CREATOR, "actor_id": own(w, "frozen", Role.CREATOR), "reason": ""}, "invalid_reason"),
-    ("withdraw by the counterparty", cancellation.withdraw, "frozen", lambda w: {"role": Role.CREATOR, "actor_id": own(w, "frozen", Role.CREATOR)}, "not_allowed"),
-    ("withdraw with no request", cancellation.withdraw, "accepted", lambda w: {"role": Role.CLIENT, "actor_id": own(w, "accepted", Role.CLIENT)}, "invalid_state"),
+    Refusal("accept by another creator", orders.accept, "pending", {"creator_id": STRANGER}, "not_allowed"),
+    Refusal("accept twice", orders.accept, "accepted", {"creator_id": OWN_CREATOR}, "invalid_state"),
+    Refusal("accept a completed order", orders.accept, "done", {"creator_id": OWN_CREATOR}, "invalid_state"),
+    Refusal("upload to a pending order", orders.upload, "pending", {"creator_id": OWN_CREATOR, "video": "v"},
+            "invalid_state"),
+    Refusal("upload by the client's id", orders.upload, "accepted", {"creator_id": STRANGER, "video": "v"},
+            "not_allowed"),
+    Refusal("upload while frozen", orders.upload, "frozen", {"creator_id": OWN_CREATOR, "video": "v"},
+            "cancellation_pending"),
+    Refusal("upload a blank video", orders.upload, "accepted", {"creator_id": OWN_CREATOR, "video": " "},
+            "invalid_video"),
+    Refusal("complete without upload", orders.complete, "bare", {"client_id": OWN_CLIENT}, "no_upload"),
+    Refusal("complete while frozen", orders.complete, "frozen", {"client_id": OWN_CLIENT}, "cancellation_pending"),
+    Refusal("complete by a stranger", orders.complete, "accepted", {"client_id": STRANGER}, "not_allowed"),
+    Refusal("complete a pending order", orders.complete, "pending", {"client_id": OWN_CLIENT}, "invalid_state"),
+    Refusal("decline an accepted order", cancellation.decline, "accepted", {"creator_id": OWN_CREATOR, "reason": "r"},
+            "invalid_state"),
+    Refusal("decline by a stranger", cancellation.decline, "pending", {"creator_id": STRANGER, "reason": "r"},
+            "not_allowed"),
+    Refusal("decline without a reason", cancellation.decline, "pending", {"creator_id": OWN_CREATOR, "reason": "  "},
+            "invalid_reason"),
+    Refusal("request by a stranger", cancellation.request, "accepted",
+            {"role": Role.CLIENT, "actor_id": STRANGER, "reason": "r"}, "not_allowed"),
+    Refusal("second open request", cancellation.request, "frozen",
+            {"role": Role.CREATOR, "actor_id": OWN_CREATOR, "reason": "r"}, "cancellation_pending"),
+    Refusal("request on a completed order", cancellation.request, "done",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT, "reason": "r"}, "invalid_state"),
+    Refusal("5,000-character reason", cancellation.request, "accepted",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT, "reason": "长" * 5000}, "invalid_reason"),
+    Refusal("control character in reason", cancellation.request, "accepted",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT, "reason": "a\x07b"}, "invalid_reason"),
+    Refusal("confirm by the initiator", cancellation.confirm, "frozen",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT}, "not_allowed"),
+    Refusal("confirm by a stranger", cancellation.confirm, "frozen",
+            {"role": Role.CREATOR, "actor_id": STRANGER}, "not_allowed"),
+    Refusal("confirm with no request", cancellation.confirm, "accepted",
+            {"role": Role.CREATOR, "actor_id": OWN_CREATOR}, "invalid_state"),
+    Refusal("reject by the initiator", cancellation.reject, "frozen",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT}, "not_allowed"),
+    Refusal("reject with a blank reason", cancellation.reject, "frozen",
+            {"role": Role.CREATOR, "actor_id": OWN_CREATOR, "reason": ""}, "invalid_reason"),
+    Refusal("withdraw by the counterparty", cancellation.withdraw, "frozen",
+            {"role": Role.CREATOR, "actor_id": OWN_CREATOR}, "not_allowed"),
+    Refusal("withdraw with no request", cancellation.withdraw, "accepted",
+            {"role": Role.CLIENT, "actor_id": OWN_CLIENT}, "invalid_state"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case.description for case in CASES])
 def test_refusal_changes_nothing(market, world, case):
-    _, use_case, name, kwargs, code = case
     before = market.dump()
     with pytest.raises(Exception) as info:
-        market.run(use_case, order_id=world[name].id, now=NOW, **kwargs(world))
-    assert getattr(info.value, "code", None) == code, info.value
+        market.run(case.use_case, order_id=world[case.order].id, now=NOW, **case.arguments(world))
+    assert getattr(info.value, "code", None) == case.code, info.value
     assert market.dump() == before
 
 

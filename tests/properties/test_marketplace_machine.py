@@ -14,7 +14,10 @@ no wrong actor succeeded; the audit trail replays to the current state.
 import shutil
 from collections import Counter
 from datetime import timedelta
+from functools import partial
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -30,8 +33,8 @@ from sqlalchemy.orm import selectinload
 from models import CancellationRequest, LedgerEntry, Notification, Order, OrderEvent
 from models.states import CancelReason, OrderStatus, RequestStatus, Role, TimeoutPolicy
 from tests.audit_replay import replay
-from tests.conftest import hypothesis_profile
 from tests.market import T0, Market
+from tests.support import hypothesis_profile
 from worker.database.engines import make_engine, session_factory
 from worker.errors import Conflict, XingtuError
 from worker.rules import party_of
@@ -61,253 +64,254 @@ ASKED = Order.requests.any(CancellationRequest.status == RequestStatus.OPEN)
 TRAILING = ("order_events", "notifications", "cancellation_requests", "ledger_entries")  # rows that refer to an order
 
 
-def machine_for(template, tmp_path_factory):
-    class Marketplace(RuleBasedStateMachine):
-        def __init__(self):
-            super().__init__()
-            path = tmp_path_factory.mktemp("machine") / "xingtu.db"
-            shutil.copy(template, path)
-            self.engine = make_engine(f"sqlite:///{path}")
-            self.now = T0
-            self.finished: dict[int, tuple] = {}
-            self.published = 0
-            self.present: dict[str, bool] = {}  # which states some order is in, for the preconditions
+class Marketplace(RuleBasedStateMachine):
+    """The service layer as a state machine: its rules are the steps of the module docstring, and
+    ``everything_holds`` checks every invariant named there after each step.
 
-        @initialize(policy=st.sampled_from(list(TimeoutPolicy)), percent=st.sampled_from([50, 33, 0, 100]),
-                    amount=AMOUNTS)  # fmt: skip
-        def open_market(self, policy, percent, amount):
-            """Parties, and one deal already in production: the deepest states (a client cancelling
-            after an upload, with its rounding) would otherwise need most of a run to reach."""
-            settings = Settings(database_url=str(self.engine.url), cancel_timeout_policy=policy,
-                                compensation_percent=percent)  # fmt: skip
-            self.market = Market(session_factory(self.engine), settings)
-            self.clients = [self.market.client(phone=f"1380000000{n}") for n in range(2)]
-            self.creators = [self.market.creator(phone=f"1390000000{n}") for n in range(3)]
-            deal = self.market.run(orders.publish, client_id=self.clients[0], creator_id=self.creators[0],
-                                   title="开业首单", amount_fen=amount, now=self.now)  # fmt: skip
-            self.market.run(orders.accept, order_id=deal.id, creator_id=deal.creator_id, now=self.now)
-            self.market.run(orders.upload, order_id=deal.id, creator_id=deal.creator_id, video="v", now=self.now)
+    Each run works on its own copy of the migrated SQLite ``template``, made under ``tmp_path_factory``;
+    the test binds both with ``functools.partial``, the no-argument factory hypothesis calls per run."""
 
-        def attempt(self, use_case, *, wrong_actor: bool = False, **kwargs):
-            """Run a use case; a refusal is a result. One thread, so a ``Conflict`` means a database
-            constraint caught what the rules let through: that fails the test, as does a wrong actor's
-            success."""
-            try:
-                result = self.market.run(use_case, now=self.now, **kwargs)
-            except Conflict:
-                raise
-            except XingtuError:
-                return None
-            assert not wrong_actor, f"{use_case.__name__} by a wrong actor succeeded: {kwargs}"
-            return result
+    def __init__(self, template: Path, tmp_path_factory: pytest.TempPathFactory):
+        super().__init__()
+        path = tmp_path_factory.mktemp("machine") / "xingtu.db"
+        shutil.copy(template, path)
+        self.engine = make_engine(f"sqlite:///{path}")
+        self.now = T0
+        self.finished: dict[int, tuple] = {}
+        self.published = 0
+        self.present: dict[str, bool] = {}  # which states some order is in, for the preconditions
 
-        def actor(self, order_id: int, role: Role, who: str) -> tuple[Role, int]:
-            order = self.market.order(order_id)
-            if who == "other side":
-                role = role.counterparty
-            if who == "stranger":
-                return role, 10_000
-            own = party_of(order, role)
-            if who == "another":
-                return role, next(p for p in (self.clients if role is Role.CLIENT else self.creators) if p != own)
-            return role, own
+    @initialize(policy=st.sampled_from(list(TimeoutPolicy)), percent=st.sampled_from([50, 33, 0, 100]),
+                amount=AMOUNTS)  # fmt: skip
+    def open_market(self, policy, percent, amount):
+        """Parties, and one deal already in production: the deepest states (a client cancelling
+        after an upload, with its rounding) would otherwise need most of a run to reach."""
+        settings = Settings(database_url=str(self.engine.url), cancel_timeout_policy=policy,
+                            compensation_percent=percent)  # fmt: skip
+        self.market = Market(session_factory(self.engine), settings)
+        self.clients = [self.market.client(phone=f"1380000000{n}") for n in range(2)]
+        self.creators = [self.market.creator(phone=f"1390000000{n}") for n in range(3)]
+        deal = self.market.run(orders.publish, client_id=self.clients[0], creator_id=self.creators[0],
+                               title="开业首单", amount_fen=amount, now=self.now)  # fmt: skip
+        self.market.run(orders.accept, order_id=deal.id, creator_id=deal.creator_id, now=self.now)
+        self.market.run(orders.upload, order_id=deal.id, creator_id=deal.creator_id, video="v", now=self.now)
 
-        # --- steps ---------------------------------------------------------------------------------
+    def attempt(self, use_case, *, wrong_actor: bool = False, **kwargs):
+        """Run a use case; a refusal is a result. One thread, so a ``Conflict`` means a database
+        constraint caught what the rules let through: that fails the test, as does a wrong actor's
+        success."""
+        try:
+            result = self.market.run(use_case, now=self.now, **kwargs)
+        except Conflict:
+            raise
+        except XingtuError:
+            return None
+        assert not wrong_actor, f"{use_case.__name__} by a wrong actor succeeded: {kwargs}"
+        return result
 
-        def ids(self, *conditions) -> list[int]:
-            with self.market.sessions() as session:
-                return list(session.scalars(sa.select(Order.id).where(*conditions).order_by(Order.id)))
+    def actor(self, order_id: int, role: Role, who: str) -> tuple[Role, int]:
+        order = self.market.order(order_id)
+        if who == "other side":
+            role = role.counterparty
+        if who == "stranger":
+            return role, 10_000
+        own = party_of(order, role)
+        if who == "another":
+            return role, next(p for p in (self.clients if role is Role.CLIENT else self.creators) if p != own)
+        return role, own
 
-        def has(self, state: str) -> bool:
-            """A precondition: a step for orders in some state is only taken while there is one (as the
-            invariant found after the last step)."""
-            return self.present.get(state, False)
+    # --- steps ---------------------------------------------------------------------------------
 
-        def pick(self, data, *conditions) -> int | None:
-            """Mostly an order in the state the step is for, so paths get deep; sometimes any order."""
-            fitting = self.ids(*conditions) if data.draw(MOSTLY) else self.ids()
-            return data.draw(st.sampled_from(fitting)) if fitting else None
+    def ids(self, *conditions) -> list[int]:
+        with self.market.sessions() as session:
+            return list(session.scalars(sa.select(Order.id).where(*conditions).order_by(Order.id)))
 
-        @precondition(lambda self: self.published < MAX_ORDERS)
-        @rule(client=st.integers(0, 1), creator=st.integers(0, 2), amount=AMOUNTS)
-        def publish(self, client, creator, amount):
-            self.published += 1
-            self.attempt(orders.publish, client_id=self.clients[client], creator_id=self.creators[creator],
-                         title="夏季新品", amount_fen=amount)  # fmt: skip
+    def has(self, state: str) -> bool:
+        """A precondition: a step for orders in some state is only taken while there is one (as the
+        invariant found after the last step)."""
+        return self.present.get(state, False)
 
-        @precondition(lambda self: self.has("pending"))
-        @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
-        def accept(self, data, who):
-            if (order := self.pick(data, PENDING)) is not None:
-                _, creator = self.actor(order, Role.CREATOR, who)
-                self.attempt(orders.accept, order_id=order, creator_id=creator, wrong_actor=who != "own")
+    def pick(self, data, *conditions) -> int | None:
+        """Mostly an order in the state the step is for, so paths get deep; sometimes any order."""
+        fitting = self.ids(*conditions) if data.draw(MOSTLY) else self.ids()
+        return data.draw(st.sampled_from(fitting)) if fitting else None
 
-        @precondition(lambda self: self.has("pending"))
-        @rule(data=st.data(), who=st.sampled_from(ONE_SIDED), go=SOMETIMES)
-        def decline(self, data, who, go):
-            if go and (order := self.pick(data, PENDING)) is not None:
-                _, creator = self.actor(order, Role.CREATOR, who)
-                self.attempt(cancellation.decline, order_id=order, creator_id=creator, reason="档期冲突",
-                             wrong_actor=who != "own")  # fmt: skip
+    @precondition(lambda self: self.published < MAX_ORDERS)
+    @rule(client=st.integers(0, 1), creator=st.integers(0, 2), amount=AMOUNTS)
+    def publish(self, client, creator, amount):
+        self.published += 1
+        self.attempt(orders.publish, client_id=self.clients[client], creator_id=self.creators[creator],
+                     title="夏季新品", amount_fen=amount)  # fmt: skip
 
-        @precondition(lambda self: self.has("accepted"))
-        @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
-        def upload(self, data, who):
-            if (order := self.pick(data, ACCEPTED)) is not None:
-                _, creator = self.actor(order, Role.CREATOR, who)
-                self.attempt(orders.upload, order_id=order, creator_id=creator, video="v", wrong_actor=who != "own")
+    @precondition(lambda self: self.has("pending"))
+    @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
+    def accept(self, data, who):
+        if (order := self.pick(data, PENDING)) is not None:
+            _, creator = self.actor(order, Role.CREATOR, who)
+            self.attempt(orders.accept, order_id=order, creator_id=creator, wrong_actor=who != "own")
 
-        @precondition(lambda self: self.has("uploaded"))
-        @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
-        def complete(self, data, who):
-            if (order := self.pick(data, ACCEPTED, UPLOADED)) is not None:
-                _, client = self.actor(order, Role.CLIENT, who)
-                self.attempt(orders.complete, order_id=order, client_id=client, wrong_actor=who != "own")
+    @precondition(lambda self: self.has("pending"))
+    @rule(data=st.data(), who=st.sampled_from(ONE_SIDED), go=SOMETIMES)
+    def decline(self, data, who, go):
+        if go and (order := self.pick(data, PENDING)) is not None:
+            _, creator = self.actor(order, Role.CREATOR, who)
+            self.attempt(cancellation.decline, order_id=order, creator_id=creator, reason="档期冲突",
+                         wrong_actor=who != "own")  # fmt: skip
 
-        @precondition(lambda self: self.has("pending") or self.has("accepted"))
-        @rule(data=st.data(), role=st.sampled_from([Role.CLIENT, Role.CLIENT, Role.CREATOR]), who=st.sampled_from(WHO))
-        def request(self, data, role, who):
-            """Either side of the order may ask; nobody else. Mostly on accepted orders (where a request
-            stays open to be answered); on pending ones it cancels at once."""
-            if (order := self.pick(data, ACCEPTED)) is not None:
-                role, actor_id = self.actor(order, role, who)
-                self.attempt(cancellation.request, order_id=order, role=role, actor_id=actor_id, reason="预算调整",
-                             wrong_actor=who in ("another", "stranger"))  # fmt: skip
+    @precondition(lambda self: self.has("accepted"))
+    @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
+    def upload(self, data, who):
+        if (order := self.pick(data, ACCEPTED)) is not None:
+            _, creator = self.actor(order, Role.CREATOR, who)
+            self.attempt(orders.upload, order_id=order, creator_id=creator, video="v", wrong_actor=who != "own")
 
-        def answer(self, data, who, answer):
-            """``own``: the side the rules let answer (counterparty confirms or rejects, initiator withdraws)."""
-            if (order := self.pick(data, ASKED)) is None:
-                return
-            request = self.market.order(order).latest_request
-            initiator = request.initiator if request is not None else Role.CLIENT
-            side = initiator if answer is cancellation.withdraw else initiator.counterparty
-            role, actor_id = self.actor(order, side, who)
-            self.attempt(answer, order_id=order, role=role, actor_id=actor_id, wrong_actor=who != "own")
+    @precondition(lambda self: self.has("uploaded"))
+    @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
+    def complete(self, data, who):
+        if (order := self.pick(data, ACCEPTED, UPLOADED)) is not None:
+            _, client = self.actor(order, Role.CLIENT, who)
+            self.attempt(orders.complete, order_id=order, client_id=client, wrong_actor=who != "own")
 
-        # three rules rather than one with a choice: an open request gets answered before time runs out
-        @precondition(lambda self: self.has("asked"))
-        @rule(data=st.data(), who=st.sampled_from(WHO))
-        def confirm(self, data, who):
-            self.answer(data, who, cancellation.confirm)
+    @precondition(lambda self: self.has("pending") or self.has("accepted"))
+    @rule(data=st.data(), role=st.sampled_from([Role.CLIENT, Role.CLIENT, Role.CREATOR]), who=st.sampled_from(WHO))
+    def request(self, data, role, who):
+        """Either side of the order may ask; nobody else. Mostly on accepted orders (where a request
+        stays open to be answered); on pending ones it cancels at once."""
+        if (order := self.pick(data, ACCEPTED)) is not None:
+            role, actor_id = self.actor(order, role, who)
+            self.attempt(cancellation.request, order_id=order, role=role, actor_id=actor_id, reason="预算调整",
+                         wrong_actor=who in ("another", "stranger"))  # fmt: skip
 
-        @precondition(lambda self: self.has("asked"))
-        @rule(data=st.data(), who=st.sampled_from(WHO))
-        def reject(self, data, who):
-            self.answer(data, who, cancellation.reject)
+    def answer(self, data, who, answer):
+        """``own``: the side the rules let answer (counterparty confirms or rejects, initiator withdraws)."""
+        if (order := self.pick(data, ASKED)) is None:
+            return
+        request = self.market.order(order).latest_request
+        initiator = request.initiator if request is not None else Role.CLIENT
+        side = initiator if answer is cancellation.withdraw else initiator.counterparty
+        role, actor_id = self.actor(order, side, who)
+        self.attempt(answer, order_id=order, role=role, actor_id=actor_id, wrong_actor=who != "own")
 
-        @precondition(lambda self: self.has("asked"))
-        @rule(data=st.data(), who=st.sampled_from(WHO))
-        def withdraw(self, data, who):
-            self.answer(data, who, cancellation.withdraw)
+    # three rules rather than one with a choice: an open request gets answered before time runs out
+    @precondition(lambda self: self.has("asked"))
+    @rule(data=st.data(), who=st.sampled_from(WHO))
+    def confirm(self, data, who):
+        self.answer(data, who, cancellation.confirm)
 
-        @rule(creator=st.integers(0, 2), go=RARELY)
-        def violation(self, creator, go):
-            if go:  # rare: a few violations ban a creator for good and end most paths
-                self.attempt(sanctions.record, creator_id=self.creators[creator], evidence="私下接广告")
+    @precondition(lambda self: self.has("asked"))
+    @rule(data=st.data(), who=st.sampled_from(WHO))
+    def reject(self, data, who):
+        self.answer(data, who, cancellation.reject)
 
-        @rule(step=st.sampled_from(STEPS))
-        def wait(self, step):
-            self.now += step
+    @precondition(lambda self: self.has("asked"))
+    @rule(data=st.data(), who=st.sampled_from(WHO))
+    def withdraw(self, data, who):
+        self.answer(data, who, cancellation.withdraw)
 
-        @rule()
-        def scan(self):
-            self.market.scan(self.now)
+    @rule(creator=st.integers(0, 2), go=RARELY)
+    def violation(self, creator, go):
+        if go:  # rare: a few violations ban a creator for good and end most paths
+            self.attempt(sanctions.record, creator_id=self.creators[creator], evidence="私下接广告")
 
-        # --- invariants ------------------------------------------------------------------------------
+    @rule(step=st.sampled_from(STEPS))
+    def wait(self, step):
+        self.now += step
 
-        @invariant()
-        def everything_holds(self):
-            """One look at the whole database after every step (one session, each table read once)."""
-            if not hasattr(self, "market"):
-                return
-            self.market.check_invariants()  # money and ledger, one order_cancelled per side, audit chain
-            with self.market.sessions() as session:
-                found = session.scalars(sa.select(Order).options(selectinload(Order.requests))).all()
-                trails = {}
-                for event in session.scalars(sa.select(OrderEvent).order_by(OrderEvent.id)):
-                    trails.setdefault(event.order_id, []).append(event)
-                rows = Counter()  # per order and table: the rows that refer to the order
-                for model in (OrderEvent, Notification, CancellationRequest, LedgerEntry):
-                    counted = session.execute(sa.select(model.order_id, sa.func.count()).group_by(model.order_id))
-                    for order_id, count in counted:
-                        rows[(order_id, model.__tablename__)] = count
-                for order in found:
-                    self.check_trail(order, trails[order.id])
-                    self.check_money(order)
-                    self.check_timing(order)
-                self.check_finished({order.id: order for order in found}, rows)
-                self.present = {
-                    "pending": any(o.status is OrderStatus.PENDING for o in found),
-                    "accepted": any(o.status is OrderStatus.ACCEPTED for o in found),
-                    "uploaded": any(o.status is OrderStatus.ACCEPTED and o.upload_count for o in found),
-                    "asked": any(r.status is RequestStatus.OPEN for o in found for r in o.requests),
-                }
+    @rule()
+    def scan(self):
+        self.market.scan(self.now)
 
-        def check_trail(self, order: Order, trail: list[OrderEvent]) -> None:
-            """Only the order's own parties acted on it, and its audit trail replays to its row."""
-            for event in trail:
-                if event.actor_role is not Role.SYSTEM:
-                    assert event.actor_id == party_of(order, event.actor_role), (
-                        f"order {order.id}: {event.event} by a non-party"
-                    )
-            current = {"status": order.status, "upload_count": order.upload_count,
-                       "creator_payout_fen": order.creator_payout_fen, "client_refund_fen": order.client_refund_fen,
-                       "cancel_reason": order.cancel_reason}  # fmt: skip
-            replayed = replay(trail)
-            assert replayed == current, f"order {order.id}: trail says {replayed}, row says {current}"
+    # --- invariants ------------------------------------------------------------------------------
 
-        def check_money(self, order: Order) -> None:
-            """Recomputed from the rules, not from the numbers the code wrote: the compensation table
-            with the quote frozen at the request and rounded half up to the fen."""
-            if not order.status.terminal:
-                return
-            by_request = order.cancel_reason not in (None, CancelReason.ACCEPTANCE_TIMEOUT)
-            quote = (order.amount_fen * self.market.settings.compensation_percent + 50) // 100
-            if order.status is OrderStatus.COMPLETED:
-                payout = order.amount_fen
-            elif by_request and order.latest_request.initiator is Role.CLIENT and order.first_upload_at:
-                payout = quote  # an open request froze uploads: the upload came before the request
+    @invariant()
+    def everything_holds(self):
+        """One look at the whole database after every step (one session, each table read once)."""
+        if not hasattr(self, "market"):
+            return
+        self.market.check_invariants()  # money and ledger, one order_cancelled per side, audit chain
+        with self.market.sessions() as session:
+            found = session.scalars(sa.select(Order).options(selectinload(Order.requests))).all()
+            trails = {}
+            for event in session.scalars(sa.select(OrderEvent).order_by(OrderEvent.id)):
+                trails.setdefault(event.order_id, []).append(event)
+            rows = Counter()  # per order and table: the rows that refer to the order
+            for model in (OrderEvent, Notification, CancellationRequest, LedgerEntry):
+                counted = session.execute(sa.select(model.order_id, sa.func.count()).group_by(model.order_id))
+                for order_id, count in counted:
+                    rows[(order_id, model.__tablename__)] = count
+            for order in found:
+                self.check_trail(order, trails[order.id])
+                self.check_money(order)
+                self.check_timing(order)
+            self.check_finished({order.id: order for order in found}, rows)
+            self.present = {
+                "pending": any(o.status is OrderStatus.PENDING for o in found),
+                "accepted": any(o.status is OrderStatus.ACCEPTED for o in found),
+                "uploaded": any(o.status is OrderStatus.ACCEPTED and o.upload_count for o in found),
+                "asked": any(r.status is RequestStatus.OPEN for o in found for r in o.requests),
+            }
+
+    def check_trail(self, order: Order, trail: list[OrderEvent]) -> None:
+        """Only the order's own parties acted on it, and its audit trail replays to its row."""
+        for event in trail:
+            if event.actor_role is not Role.SYSTEM:
+                assert event.actor_id == party_of(order, event.actor_role), (
+                    f"order {order.id}: {event.event} by a non-party"
+                )
+        current = {"status": order.status, "upload_count": order.upload_count,
+                   "creator_payout_fen": order.creator_payout_fen, "client_refund_fen": order.client_refund_fen,
+                   "cancel_reason": order.cancel_reason}  # fmt: skip
+        replayed = replay(trail)
+        assert replayed == current, f"order {order.id}: trail says {replayed}, row says {current}"
+
+    def check_money(self, order: Order) -> None:
+        """Recomputed from the rules, not from the numbers the code wrote: the compensation table
+        with the quote frozen at the request and rounded half up to the fen."""
+        if not order.status.terminal:
+            return
+        by_request = order.cancel_reason not in (None, CancelReason.ACCEPTANCE_TIMEOUT)
+        quote = (order.amount_fen * self.market.settings.compensation_percent + 50) // 100
+        if order.status is OrderStatus.COMPLETED:
+            payout = order.amount_fen
+        elif by_request and order.latest_request.initiator is Role.CLIENT and order.first_upload_at:
+            payout = quote  # an open request froze uploads: the upload came before the request
+        else:
+            payout = 0
+        if by_request:
+            assert order.latest_request.compensation_fen == payout, f"order {order.id}: quoted wrong"
+        paid = (order.creator_payout_fen, order.client_refund_fen)
+        assert paid == (payout, order.amount_fen - payout), f"order {order.id}: paid {paid}, SPEC {payout}"
+
+    def check_timing(self, order: Order) -> None:
+        """At most one open request; nothing accepted or answered at or past its deadline."""
+        assert order.accepted_at is None or order.accepted_at < order.accept_deadline, f"order {order.id}: late"
+        assert sum(r.status is RequestStatus.OPEN for r in order.requests) <= 1, f"order {order.id}: two open"
+        for request in order.requests:
+            if request.status is RequestStatus.OPEN:
+                continue
+            if request.respond_by is None:  # an immediate cancellation of a pending order
+                assert request.resolved_at < order.accept_deadline, f"request {request.id} after the deadline"
             else:
-                payout = 0
-            if by_request:
-                assert order.latest_request.compensation_fen == payout, f"order {order.id}: quoted wrong"
-            paid = (order.creator_payout_fen, order.client_refund_fen)
-            assert paid == (payout, order.amount_fen - payout), f"order {order.id}: paid {paid}, SPEC {payout}"
+                answered_in_time = request.resolved_at < request.respond_by
+                by_timeout = request.status in (RequestStatus.AUTO_CONFIRMED, RequestStatus.LAPSED)
+                assert answered_in_time != by_timeout, f"request {request.id} {request.status} at {request.resolved_at}"
 
-        def check_timing(self, order: Order) -> None:
-            """At most one open request; nothing accepted or answered at or past its deadline."""
-            assert order.accepted_at is None or order.accepted_at < order.accept_deadline, f"order {order.id}: late"
-            assert sum(r.status is RequestStatus.OPEN for r in order.requests) <= 1, f"order {order.id}: two open"
-            for request in order.requests:
-                if request.status is RequestStatus.OPEN:
-                    continue
-                if request.respond_by is None:  # an immediate cancellation of a pending order
-                    assert request.resolved_at < order.accept_deadline, f"request {request.id} after the deadline"
-                else:
-                    answered_in_time = request.resolved_at < request.respond_by
-                    by_timeout = request.status in (RequestStatus.AUTO_CONFIRMED, RequestStatus.LAPSED)
-                    assert answered_in_time != by_timeout, (
-                        f"request {request.id} {request.status} at {request.resolved_at}"
-                    )
+    def check_finished(self, orders_by_id: dict[int, Order], rows: Counter) -> None:
+        """A finished order never changes again: neither its row nor the rows that refer to it."""
+        for order in orders_by_id.values():
+            if order.status.terminal:
+                self.finished.setdefault(order.id, self.snapshot(order, rows))
+        for order_id, snapshot in self.finished.items():
+            assert self.snapshot(orders_by_id[order_id], rows) == snapshot, f"finished order {order_id} changed"
 
-        def check_finished(self, orders_by_id: dict[int, Order], rows: Counter) -> None:
-            """A finished order never changes again: neither its row nor the rows that refer to it."""
-            for order in orders_by_id.values():
-                if order.status.terminal:
-                    self.finished.setdefault(order.id, self.snapshot(order, rows))
-            for order_id, snapshot in self.finished.items():
-                assert self.snapshot(orders_by_id[order_id], rows) == snapshot, f"finished order {order_id} changed"
+    @staticmethod
+    def snapshot(order: Order, rows: Counter) -> tuple:
+        return (tuple(getattr(order, c.key) for c in Order.__table__.columns),
+                tuple(rows[(order.id, table)] for table in TRAILING))  # fmt: skip
 
-        @staticmethod
-        def snapshot(order: Order, rows: Counter) -> tuple:
-            return (tuple(getattr(order, c.key) for c in Order.__table__.columns),
-                    tuple(rows[(order.id, table)] for table in TRAILING))  # fmt: skip
-
-        def teardown(self):
-            self.engine.dispose()
-
-    return Marketplace
+    def teardown(self):
+        self.engine.dispose()
 
 
 def test_the_marketplace_keeps_its_invariants(sqlite_template, tmp_path_factory):
-    run_state_machine_as_test(machine_for(sqlite_template, tmp_path_factory), settings=hypothesis_profile())
+    run_state_machine_as_test(partial(Marketplace, sqlite_template, tmp_path_factory), settings=hypothesis_profile())

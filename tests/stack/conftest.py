@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import service_missing
+from tests.support import service_missing
 from tests.webhook import Webhook
 from worker.database.engines import make_engine, session_factory
 
