@@ -1,6 +1,6 @@
 """Plain helpers and constants shared by the tests and their conftest files (import these from here,
-never from a conftest): where PostgreSQL is and whether a missing service fails or skips
-(XINGTU_TEST_POSTGRES_URL, XINGTU_REQUIRE_SERVICES, ``service_missing``), the tables a test empties,
+never from a conftest): where PostgreSQL and Redis are and whether a missing service fails or skips
+(XINGTU_TEST_POSTGRES_URL, XINGTU_TEST_REDIS_URL, XINGTU_REQUIRE_SERVICES, ``service_missing``), the tables a test empties,
 and the effort of the property tests (XINGTU_HYPOTHESIS_PROFILE, XINGTU_HYPOTHESIS_EXAMPLES).
 """
 
@@ -11,6 +11,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# A Redis database of the tests' own, flushed by the stack tests.
+REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"
 TABLES = (
     "notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, violations,"

@@ -9,7 +9,7 @@ import shutil
 import pytest
 from freezegun import freeze_time
 
-from tests.cli.conftest import runner
+from tests.cli.invoke import runner
 from tests.market import Market
 from tests.support import TABLES
 from worker.database.engines import make_engine, session_factory

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support import service_missing
+from tests.support import REDIS_URL, service_missing
 from tests.webhook import Webhook
 from worker.database.engines import make_engine, session_factory
 
-REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 BIN = Path(sys.executable).parent
 
 

@@ -6,8 +6,8 @@ import json
 from celery import Celery
 
 from models.states import OrderStatus
-from tests.stack.conftest import REDIS_URL
 from tests.stack.test_worker import WAIT, call, notes, parties, publish
+from tests.support import REDIS_URL
 
 FULL_PHONES = ("+8613800000001", "+8613900000002", "13800000001", "13900000002")
 

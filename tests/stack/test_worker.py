@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from models import Notification, Order
 from models.states import NotificationStatus
-from tests.stack.conftest import REDIS_URL
+from tests.support import REDIS_URL
 from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
