@@ -32,6 +32,8 @@ class XingtuCelery(Celery):
 
 
 def make_app(settings: Settings) -> XingtuCelery:
+    import worker.tasks  # noqa: F401  (its shared tasks join every app, so ``app.tasks`` has them all)
+
     app = XingtuCelery(settings)
     scan_every = settings.scan_interval.total_seconds()
     dispatch_every = settings.dispatch_interval.total_seconds()
