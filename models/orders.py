@@ -103,7 +103,7 @@ class CancellationRequest(Base):
     compensation_fen: Mapped[int] = mapped_column(Fen)
     resolved_at: Mapped[datetime | None]
     # No longer written: a rejection's reason is kept in its audit event (``cancellation_rejected``) and
-    # SMS. Old rows keep theirs; the column is dropped by the next schema migration.
+    # SMS. Old rows keep theirs; the column is to go with the next schema migration.
     response_reason: Mapped[str | None] = mapped_column(String(500))
 
     order: Mapped[Order] = relationship(back_populates="requests")

@@ -7,7 +7,7 @@ instead of failing on a stale snapshot; PostgreSQL uses row locks (see ``worker.
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from worker.database.unit_of_work import UnitOfWork
 
@@ -63,7 +63,7 @@ def session_factory(engine: Engine) -> sessionmaker[UnitOfWork]:
     return sessionmaker(engine, class_=UnitOfWork, expire_on_commit=False)
 
 
-def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+def read_session_factory(engine: Engine) -> sessionmaker[UnitOfWork]:
     """Sessions for reads: READ ONLY transactions on PostgreSQL (reads never write), and on SQLite a
     plain BEGIN, so a slow reader (a paged ``order list``) never holds the write lock."""
-    return sessionmaker(engine.execution_options(postgresql_readonly=True), expire_on_commit=False)
+    return sessionmaker(engine.execution_options(postgresql_readonly=True), class_=UnitOfWork, expire_on_commit=False)

@@ -6,7 +6,8 @@ A use case runs inside ``transaction()`` on a ``UnitOfWork``, a SQLAlchemy sessi
   timer that was already due is applied before the action is checked (``worker.services.locking``).
   The timeout stands, as the scan would apply it anyway; the refused action itself writes nothing.
 - how many notifications it wrote: ``notifications_written(n)``, called where outbox rows are inserted
-  (``worker.services.records``), so that once committed the caller can have a sweep queued for them.
+  (``worker.services.records``, ``worker.services.settlement``), so that once committed the caller
+  can have a sweep queued for them.
 """
 
 from collections.abc import Callable, Iterator

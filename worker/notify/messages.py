@@ -118,6 +118,7 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
         if key in SHOWN and value is not None:
             name, show = SHOWN[key]
             view[name] = show(value)
+    # Three placeholders are sentences made from more than one param: {cause}, {penalty}, {response}.
     if "cancel_reason" in params:
         view["cause"] = _cause(params)
     if "sanction" in params:

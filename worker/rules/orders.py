@@ -2,7 +2,7 @@
 quote and the refund). Deadlines are exclusive (``worker.rules.deadlines``)."""
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from models.states import CancelReason, OrderStatus, RequestStatus, Role
 from worker.errors import (
@@ -64,7 +64,7 @@ def compensation_fen(amount_fen: int, initiator: Role, upload_count: int, percen
     return 0
 
 
-def refund_fen(amount_fen, payout_fen):
+def refund_fen(amount_fen: Any, payout_fen: Any) -> Any:
     """What the client gets back when an order ends: the amount less the creator's payout (ints, or SQL
     columns in the scan's set-based UPDATE)."""
     return amount_fen - payout_fen

@@ -18,11 +18,50 @@ from worker.settings import Settings
 
 
 class XingtuCelery(Celery):
-    """A Celery app that knows its settings, and so how to build the runtime its tasks run with."""
+    """A Celery app built from the settings, which it keeps, and so knows how to build the runtime its
+    tasks run with. It pickles as its settings (``__reduce_keys__``), so a pool that spawns its
+    processes instead of forking gets the same app."""
 
-    def __init__(self, settings: Settings):
-        super().__init__("xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"])
+    def __init__(self, settings: Settings, set_as_current: bool = True):
+        super().__init__(
+            "xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"],
+            set_as_current=set_as_current,
+        )  # fmt: skip
         self.settings = settings
+        scan_every = settings.scan_interval.total_seconds()
+        dispatch_every = settings.dispatch_interval.total_seconds()
+        self.conf.update(
+            task_serializer="json",
+            result_serializer="json",
+            accept_content=["json"],
+            result_accept_content=["json"],
+            event_serializer="json",
+            enable_utc=True,
+            timezone="UTC",
+            worker_prefetch_multiplier=1,
+            task_acks_late=False,  # per task: only the idempotent ones (see worker.tasks)
+            result_expires=86_400,
+            broker_connection_retry_on_startup=True,
+            broker_transport_options={"socket_connect_timeout": 5, "socket_timeout": 30},
+            worker_hijack_root_logger=True,
+            worker_redirect_stdouts_level="INFO",  # the console sender's lines are information, not warnings
+            beat_schedule={
+                "scan": {"task": "xingtu.scan", "schedule": scan_every, "options": {"expires": scan_every}},
+                "dispatch": {
+                    "task": "xingtu.dispatch",
+                    "schedule": dispatch_every,
+                    "options": {"expires": dispatch_every},
+                },
+            },
+            # For the separate beat of docker-compose (celery-redbeat): its lock must not outlive a scan
+            # interval plus a send lease, or a restarted beat would wait longer than that to take over.
+            redbeat_redis_url=settings.broker_url,
+            redbeat_lock_timeout=int(scan_every + settings.send_lease.total_seconds()),
+            beat_max_loop_interval=min(scan_every, dispatch_every),
+        )
+
+    def __reduce_keys__(self) -> dict:
+        return {"settings": self.settings}
 
     @cached_property
     def runtime(self) -> Runtime:
@@ -35,33 +74,6 @@ def make_app(settings: Settings) -> XingtuCelery:
     import worker.tasks  # noqa: F401  (its shared tasks join every app, so ``app.tasks`` has them all)
 
     app = XingtuCelery(settings)
-    scan_every = settings.scan_interval.total_seconds()
-    dispatch_every = settings.dispatch_interval.total_seconds()
-    app.conf.update(
-        task_serializer="json",
-        result_serializer="json",
-        accept_content=["json"],
-        result_accept_content=["json"],
-        event_serializer="json",
-        enable_utc=True,
-        timezone="UTC",
-        worker_prefetch_multiplier=1,
-        task_acks_late=False,  # per task: only the idempotent ones (see worker.tasks)
-        result_expires=86_400,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": 5, "socket_timeout": 30},
-        worker_hijack_root_logger=True,
-        worker_redirect_stdouts_level="INFO",  # the console sender's lines are information, not warnings
-        beat_schedule={
-            "scan": {"task": "xingtu.scan", "schedule": scan_every, "options": {"expires": scan_every}},
-            "dispatch": {"task": "xingtu.dispatch", "schedule": dispatch_every, "options": {"expires": dispatch_every}},
-        },
-        # For the separate beat of docker-compose (celery-redbeat): its lock must not outlive a scan
-        # interval plus a send lease, or a restarted beat would wait longer than that to take over.
-        redbeat_redis_url=settings.broker_url,
-        redbeat_lock_timeout=int(scan_every + settings.send_lease.total_seconds()),
-        beat_max_loop_interval=min(scan_every, dispatch_every),
-    )
     if settings.metrics_port:
         signals.worker_init.connect(_metrics_server(app, settings), weak=False)
     return app

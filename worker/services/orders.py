@@ -110,11 +110,12 @@ def complete(session: UnitOfWork, settings: Settings, *, order_id: int, client_i
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_can_complete(order, client_id)
     order.status, order.completed_at, order.updated_at = OrderStatus.COMPLETED, now, now
-    order.creator_payout_fen, order.client_refund_fen = order.amount_fen, 0
+    order.creator_payout_fen = order.amount_fen
+    order.client_refund_fen = rules.refund_fen(order.amount_fen, order.creator_payout_fen)
     records = Records(phonebook(session, [order]))
     records.event(
         order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.COMPLETED, OrderStatus.ACCEPTED,
-        OrderStatus.COMPLETED, creator_payout_fen=order.amount_fen, client_refund_fen=0,
+        OrderStatus.COMPLETED, creator_payout_fen=order.amount_fen, client_refund_fen=order.client_refund_fen,
     )  # fmt: skip
     records.money(order.id, now, LedgerKind.CREATOR_PAYOUT, order.amount_fen)
     records.notify(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Notification
 from models.states import NotificationStatus as Status
+from worker import rules
 from worker.clock import utcnow
 from worker.database.unit_of_work import transaction
 from worker.errors import InvalidState, NotFound
@@ -107,7 +108,7 @@ def deliver(
     last_start = now + settings.send_lease - settings.sms_webhook_timeout
     outcomes, result, recorded = _Outcomes(), DispatchResult(), monotonic()
     for index, row in enumerate(rows):
-        if clock() >= last_start:  # too late in the lease to start another send: give the rest back
+        if rules.is_due(last_start, clock()):  # too late in the lease to start another send: give the rest back
             outcomes.released += [{"b_id": r.id, "b_attempts": r.attempts} for r in rows[index:]]
             break
         _send(sender, settings, row, {"b_id": row.id, "b_attempts": row.attempts}, outcomes, clock)

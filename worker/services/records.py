@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from models import Client, Creator, CreatorEvent, LedgerEntry, Notification, OrderEvent
 from models.states import (
@@ -41,7 +41,11 @@ SYSTEM = Actor(Role.SYSTEM)
 def subject(kind: str, id_: int | ColumnElement) -> str | ColumnElement:
     """What a notification is about: ``order-7``, ``request-3``, ``violation-2`` (or the same in SQL, for
     a column)."""
-    return f"{kind}-{id_}" if isinstance(id_, int) else literal(f"{kind}-") + cast(id_, String)
+    if isinstance(id_, (ColumnElement, QueryableAttribute)):
+        return literal(f"{kind}-") + cast(id_, String)
+    if not isinstance(id_, int):  # e.g. None, for a row not flushed yet: a key must never be "order-None"
+        raise TypeError(f"a {kind} notification needs the {kind}'s id, got {id_!r}")
+    return f"{kind}-{id_}"
 
 
 def notification_key(about: str | ColumnElement, kind: NotificationKind, role: Role) -> str | ColumnElement:

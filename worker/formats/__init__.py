@@ -1,0 +1,1 @@
+"""How values look on the way in and out: input checks, phones, the JSON contract, text for people."""
