@@ -1,6 +1,5 @@
 """SMS texts: Simplified Chinese, Asia/Shanghai times, yuan."""
 
-from datetime import UTC, datetime
 from string import Formatter
 
 import pytest
@@ -74,6 +73,6 @@ def test_a_writer_must_give_exactly_the_declared_params():
         params_for(Kind.ORDER_COMPLETED, title="t")
     with pytest.raises(TypeError, match="order_completed takes params"):
         params_for(Kind.ORDER_COMPLETED, title="t", amount_fen=1, extra=2)
-    assert params_for(Kind.ACCEPTANCE_REMINDER, title="t", accept_deadline=datetime(2026, 11, 28, 4, tzinfo=UTC)) == {
+    assert params_for(Kind.ACCEPTANCE_REMINDER, title="t", accept_deadline=DEADLINE) == {
         "title": "t", "accept_deadline": DEADLINE,
     }  # fmt: skip

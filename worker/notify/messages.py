@@ -95,11 +95,11 @@ SHOWN: dict[str, tuple[str, Callable[[Any], str]]] = {
 
 
 def params_for(kind: Kind, **values: Any) -> dict[str, Any]:
-    """The params of a ``kind`` notification, instants as ISO 8601. Values may be SQL expressions (the
-    set-based writers build params in SQL); either way the names must be exactly ``PARAMS[kind]``."""
+    """The params of a ``kind`` notification, whose names must be exactly ``PARAMS[kind]``. Values may be
+    SQL expressions (the set-based writers build params in SQL); the writer stores them as JSON."""
     if set(values) != set(PARAMS[kind]):
         raise TypeError(f"{kind} takes params {PARAMS[kind]}, got {tuple(values)}")
-    return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in values.items()}
+    return values
 
 
 def _cause(params: dict[str, Any]) -> str:

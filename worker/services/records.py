@@ -136,7 +136,7 @@ class Records:
                 "recipient_role": role,
                 "recipient_id": recipient_id,
                 "phone": self.phones[(role, recipient_id)],
-                "params": params_for(kind, **params),
+                "params": _jsonable(params_for(kind, **params)),
                 "status": NotificationStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
