@@ -5,17 +5,20 @@ from models.base import Base
 from models.ledger import LedgerEntry
 from models.orders import MAX_AMOUNT_FEN, CancellationRequest, Order
 from models.outbox import Notification
-from models.parties import Client, Creator
-from models.sanctions import CreatorEvent, Violation
+from models.parties import Client, Creator, Mcn
+from models.sanctions import Violation
+from models.trails import ClientEvent, CreatorEvent
 
 __all__ = [
     "Base",
     "CancellationRequest",
     "Client",
+    "ClientEvent",
     "Creator",
     "CreatorEvent",
     "LedgerEntry",
     "MAX_AMOUNT_FEN",
+    "Mcn",
     "Notification",
     "Order",
     "OrderEvent",

@@ -20,7 +20,7 @@ class Order(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     client_id: Mapped[int] = mapped_column(Id, ForeignKey("clients.id"), index=True)
-    creator_id: Mapped[int] = mapped_column(Id, ForeignKey("creators.id"), index=True)
+    creator_id: Mapped[int] = mapped_column(Id, ForeignKey("creators.id"))
     title: Mapped[str] = mapped_column(String(100))
     amount_fen: Mapped[int] = mapped_column(Fen)
     status: Mapped[OrderStatus]
@@ -69,6 +69,9 @@ class Order(Base):
             name="completed_after_upload",
         ),
         Index("ix_orders_status_id", "status", "id"),
+        # Everything the creator record counts (``worker.services.records_of``), so it is read from the
+        # index alone; it serves the foreign key's look-ups by creator too.
+        Index("ix_orders_creator_record", "creator_id", "status", "cancel_reason", "accepted_at"),
         # Due-timer indexes hold only rows that can still become due, in the order a claim reads them.
         Index("ix_orders_due_acceptance", "accept_deadline", "id", **partial("status = 'pending'")),
         Index("ix_orders_due_reminder", "remind_at", "id", **partial("remind_at IS NOT NULL")),
@@ -102,9 +105,6 @@ class CancellationRequest(Base):
     respond_by: Mapped[datetime | None]
     compensation_fen: Mapped[int] = mapped_column(Fen)
     resolved_at: Mapped[datetime | None]
-    # No longer written: a rejection's reason is kept in its audit event (``cancellation_rejected``) and
-    # SMS. Old rows keep theirs; the column is to go with the next schema migration.
-    response_reason: Mapped[str | None] = mapped_column(String(500))
 
     order: Mapped[Order] = relationship(back_populates="requests")
 

@@ -41,7 +41,7 @@ class Notification(Base):
 
     __table_args__ = (
         one_of("kind", NotificationKind),
-        CheckConstraint("recipient_role IN ('client', 'creator')", name="recipient_role_valid"),
+        CheckConstraint("recipient_role IN ('client', 'creator', 'mcn')", name="recipient_role_valid"),
         one_of("status", NotificationStatus),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         Index("ix_notifications_due", "due_at", "id", **partial("status IN ('pending', 'sending')")),

@@ -25,6 +25,7 @@ class CancelReason(StrEnum):
 class Role(StrEnum):
     CLIENT = "client"
     CREATOR = "creator"
+    MCN = "mcn"  # an agency acting as the creator side of its signed creators' orders
     SYSTEM = "system"
 
     @property
@@ -65,6 +66,8 @@ class NotificationKind(StrEnum):
     ORDER_COMPLETED = "order_completed"
     SANCTION_APPLIED = "sanction_applied"
     SANCTION_LIFTED = "sanction_lifted"
+    ACCOUNT_CLOSED = "account_closed"
+    ACCOUNT_REOPENED = "account_reopened"
 
 
 class NotificationStatus(StrEnum):
@@ -78,6 +81,12 @@ class CreatorStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     BANNED = "banned"
+    CLOSED = "closed"  # 关闭星图: the creator closed their account; ``reopen`` brings it back
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
 
 
 class Sanction(StrEnum):
@@ -101,6 +110,8 @@ class OrderEventKind(StrEnum):
     CANCELLED = "cancelled"  # a client cancelled a pending order
     DECLINED = "declined"  # a creator declined a pending order
     DECLINED_FOR_SANCTION = "declined_for_sanction"
+    DECLINED_ON_CLOSING = "declined_on_closing"  # the creator closed their account
+    CANCELLED_ON_CLOSING = "cancelled_on_closing"  # the client closed their account
     CANCELLATION_REQUESTED = "cancellation_requested"
     CANCELLATION_CONFIRMED = "cancellation_confirmed"
     CANCELLATION_AUTO_CONFIRMED = "cancellation_auto_confirmed"
@@ -114,3 +125,15 @@ class CreatorEventKind(StrEnum):
 
     VIOLATION_RECORDED = "violation_recorded"
     SUSPENSION_LIFTED = "suspension_lifted"
+    ACCOUNT_CLOSED = "account_closed"
+    ACCOUNT_REOPENED = "account_reopened"
+    MCN_SIGNED = "mcn_signed"
+    MCN_RELEASED = "mcn_released"
+    RECORD_UPDATED = "record_updated"  # followers / average plays synced from Douyin
+
+
+class ClientEventKind(StrEnum):
+    """What a client's trail records (``client_events.event``)."""
+
+    ACCOUNT_CLOSED = "account_closed"
+    ACCOUNT_REOPENED = "account_reopened"

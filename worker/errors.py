@@ -88,3 +88,21 @@ class CreatorSanctioned(XingtuError):
     """The creator is suspended or banned for off-platform deals."""
 
     code = "creator_sanctioned"
+
+
+class CreatorClosed(XingtuError):
+    """The creator has closed their account (关闭星图): nothing can be published to them."""
+
+    code = "creator_closed"
+
+
+class ClientClosed(XingtuError):
+    """The client has closed their account: they cannot publish."""
+
+    code = "client_closed"
+
+
+class OpenOrders(XingtuError):
+    """An account cannot close while orders of it are in production; the message names them."""
+
+    code = "open_orders"

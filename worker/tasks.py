@@ -3,7 +3,8 @@
 They are shared tasks, so every app ``make_app`` builds has them, each running with its own app's
 runtime (``app.runtime``). Jobs (scan, dispatch) are idempotent: acknowledged late, re-queued if their
 worker dies, retried with backoff when the database is unreachable. The task API
-(``xingtu.publish_order`` and friends) answers with the order JSON of the CLI contract, or
+(``xingtu.publish_order`` and friends) answers with the JSON of the CLI contract (an order's, a
+violation's, an account's), or
 ``{"error": {"code", "message"}}`` for a refusal or a database failure. It is never retried by the
 worker: a retried publish would be a second order, and a retried accept or confirm would answer
 invalid_state for an action that succeeded. Callers decide.
@@ -16,9 +17,8 @@ from models.states import Role
 from worker.clock import utcnow
 from worker.database.unit_of_work import transaction
 from worker.errors import InvalidInput, XingtuError
-from worker.formats.serialize import order_json, violation_json
 from worker.runtime import runs
-from worker.services import cancellation, orders, sanctions
+from worker.services import accounts, cancellation, orders, sanctions, views
 
 JOB = {
     "bind": True,
@@ -56,16 +56,25 @@ def _id(name: str, value: object) -> int:
     return value
 
 
-def _party(client_id: object = None, creator_id: object = None) -> dict:
-    if (client_id is None) == (creator_id is None):
-        raise InvalidInput("party", "give exactly one of client_id or creator_id")
-    if client_id is not None:
-        return {"role": Role.CLIENT, "actor_id": _id("client_id", client_id)}
-    return {"role": Role.CREATOR, "actor_id": _id("creator_id", creator_id)}
+ROLE_OF = {"client_id": Role.CLIENT, "creator_id": Role.CREATOR, "mcn_id": Role.MCN}
 
 
-def _answer(task: Task, use_case, build_arguments, *args, to_json=order_json, **kwargs) -> dict:
-    """Run one use case for a caller by name: its JSON (an order's, unless told), or its refusal as data."""
+def _one_of(**ids: object) -> tuple[str, int]:
+    """The one id given among ``ids`` (an MCN's id acts as the creator side), checked."""
+    given = [(name, value) for name, value in ids.items() if value is not None]
+    if len(given) != 1:
+        raise InvalidInput("party", f"give exactly one of {' or '.join(ids)}")
+    name, value = given[0]
+    return name, _id(name, value)
+
+
+def _party(**ids: object) -> dict:
+    name, value = _one_of(**ids)
+    return {"role": ROLE_OF[name], "actor_id": value}
+
+
+def _answer(task: Task, use_case, build_arguments, *args, **kwargs) -> dict:
+    """Run one use case for a caller by name: the JSON of what it returned, or its refusal as data."""
     try:
         if args:
             raise InvalidInput("arguments", "pass arguments by name (kwargs), not by position")
@@ -75,7 +84,7 @@ def _answer(task: Task, use_case, build_arguments, *args, to_json=order_json, **
             raise InvalidInput("arguments", f"unexpected or missing arguments: {exc}") from None
         runtime = task.app.runtime
         with transaction(runtime.sessions, runtime.after_commit) as session:
-            return to_json(use_case(session, runtime.settings, now=utcnow(), **arguments))
+            return views.shown(session, use_case(session, runtime.settings, now=utcnow(), **arguments))
     except XingtuError as error:
         return {"error": error.as_dict()}
     except DBAPIError as exc:  # possibly during COMMIT: the outcome is unknown, so never retried here
@@ -95,16 +104,20 @@ def publish_order(self, *args, **kwargs) -> dict:
 
 @shared_task(name="xingtu.accept_order", bind=True)
 def accept_order(self, *args, **kwargs) -> dict:
-    def build(*, order_id, creator_id):
-        return {"order_id": _id("order_id", order_id), "creator_id": _id("creator_id", creator_id)}
+    def build(*, order_id, creator_id=None, mcn_id=None):
+        return {"order_id": _id("order_id", order_id), **dict([_one_of(creator_id=creator_id, mcn_id=mcn_id)])}
 
     return _answer(self, orders.accept, build, *args, **kwargs)
 
 
 @shared_task(name="xingtu.record_upload", bind=True)
 def record_upload(self, *args, **kwargs) -> dict:
-    def build(*, order_id, creator_id, video):
-        return {"order_id": _id("order_id", order_id), "creator_id": _id("creator_id", creator_id), "video": video}
+    def build(*, order_id, video, creator_id=None, mcn_id=None):
+        return {
+            "order_id": _id("order_id", order_id),
+            "video": video,
+            **dict([_one_of(creator_id=creator_id, mcn_id=mcn_id)]),
+        }
 
     return _answer(self, orders.upload, build, *args, **kwargs)
 
@@ -119,25 +132,32 @@ def complete_order(self, *args, **kwargs) -> dict:
 
 @shared_task(name="xingtu.request_cancellation", bind=True)
 def request_cancellation(self, *args, **kwargs) -> dict:
-    def build(*, order_id, reason, client_id=None, creator_id=None):
-        return {"order_id": _id("order_id", order_id), "reason": reason, **_party(client_id, creator_id)}
+    def build(*, order_id, reason, client_id=None, creator_id=None, mcn_id=None):
+        return {
+            "order_id": _id("order_id", order_id),
+            "reason": reason,
+            **_party(client_id=client_id, creator_id=creator_id, mcn_id=mcn_id),
+        }
 
     return _answer(self, cancellation.request, build, *args, **kwargs)
 
 
 @shared_task(name="xingtu.respond_to_cancellation", bind=True)
 def respond_to_cancellation(self, *args, **kwargs) -> dict:
-    def build(*, order_id, answer, client_id=None, creator_id=None, reason=None):
+    def build(*, order_id, answer, client_id=None, creator_id=None, mcn_id=None, reason=None):
         return {"order_id": _id("order_id", order_id), "answer": answer, "reason": reason,
-                **_party(client_id, creator_id)}  # fmt: skip
+                **_party(client_id=client_id, creator_id=creator_id, mcn_id=mcn_id)}  # fmt: skip
 
     return _answer(self, cancellation.respond, build, *args, **kwargs)
 
 
 @shared_task(name="xingtu.withdraw_cancellation", bind=True)
 def withdraw_cancellation(self, *args, **kwargs) -> dict:
-    def build(*, order_id, client_id=None, creator_id=None):
-        return {"order_id": _id("order_id", order_id), **_party(client_id, creator_id)}
+    def build(*, order_id, client_id=None, creator_id=None, mcn_id=None):
+        return {
+            "order_id": _id("order_id", order_id),
+            **_party(client_id=client_id, creator_id=creator_id, mcn_id=mcn_id),
+        }
 
     return _answer(self, cancellation.withdraw, build, *args, **kwargs)
 
@@ -147,4 +167,22 @@ def record_violation(self, *args, **kwargs) -> dict:
     def build(*, creator_id, evidence):
         return {"creator_id": _id("creator_id", creator_id), "evidence": evidence}
 
-    return _answer(self, sanctions.record, build, *args, to_json=violation_json, **kwargs)
+    return _answer(self, sanctions.record, build, *args, **kwargs)
+
+
+@shared_task(name="xingtu.close_account", bind=True)
+def close_account(self, *args, **kwargs) -> dict:
+    def build(*, reason, client_id=None, creator_id=None):
+        name, account_id = _one_of(client_id=client_id, creator_id=creator_id)
+        return {"reason": reason, "role": ROLE_OF[name], "account_id": account_id}
+
+    return _answer(self, accounts.close, build, *args, **kwargs)
+
+
+@shared_task(name="xingtu.reopen_account", bind=True)
+def reopen_account(self, *args, **kwargs) -> dict:
+    def build(*, client_id=None, creator_id=None):
+        name, account_id = _one_of(client_id=client_id, creator_id=creator_id)
+        return {"role": ROLE_OF[name], "account_id": account_id}
+
+    return _answer(self, accounts.reopen, build, *args, **kwargs)

@@ -41,7 +41,7 @@ def publish(xingtu, parties, amount="12345"):
 
 def test_db_upgrade_prints_an_object_and_is_idempotent(xingtu):
     result = xingtu("--json", "db", "upgrade")
-    assert result.code == 0 and result.json["to_revision"] == "0002" and result.json["upgraded"] is False
+    assert result.code == 0 and result.json["to_revision"] == "0003" and result.json["upgraded"] is False
 
 
 def test_add_prints_the_party_with_a_masked_phone(xingtu):

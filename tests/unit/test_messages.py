@@ -61,8 +61,9 @@ def test_every_template_is_branded(kind):
 @pytest.mark.parametrize("kind", list(Kind))
 def test_every_kind_declares_the_params_its_text_uses(kind):
     """Each placeholder of a text is a declared param, or the shown form of one (yuan, Shanghai time, a
-    party's or a policy's words), or derived from one (the cause, the penalty, the rejection's reason)."""
-    derived = {"cause": "cancel_reason", "penalty": "sanction", "response": "response"}
+    party's or a policy's words), or derived from one (the cause, the penalty, the standing, the rejection's
+    reason)."""
+    derived = {"cause": "cancel_reason", "penalty": "sanction", "standing": "status", "response": "response"}
     shown = {name: param for param, (name, _) in SHOWN.items()} | derived
     placeholders = {field for _, field, _, _ in Formatter().parse(TEMPLATES[kind]) if field}
     assert {shown.get(field, field) for field in placeholders} <= set(PARAMS[kind])

@@ -1,27 +1,11 @@
 """``xingtu cancel ...``: the cancellation handshake, acted on by one side of the order."""
 
-import functools
-
 import click
 
 from models.states import Role
 from worker.cli.context import ID, App, pass_app
+from worker.cli.sides import as_party
 from worker.services import cancellation
-
-
-def as_party(command):
-    """Add ``--client ID | --creator ID`` (exactly one) and pass ``role, actor_id`` on."""
-
-    @click.option("--client", "client_id", type=ID, help="Act as this client.")
-    @click.option("--creator", "creator_id", type=ID, help="Act as this creator.")
-    @functools.wraps(command)
-    def wrapper(*args, client_id: int | None, creator_id: int | None, **kwargs):
-        if (client_id is None) == (creator_id is None):
-            raise click.UsageError("give exactly one of --client ID or --creator ID")
-        role, actor_id = (Role.CLIENT, client_id) if client_id is not None else (Role.CREATOR, creator_id)
-        return command(*args, role=role, actor_id=actor_id, **kwargs)
-
-    return wrapper
 
 
 @click.group(help="Ask to cancel an order, and answer such a request.")

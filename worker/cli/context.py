@@ -24,6 +24,7 @@ from worker.errors import DatabaseError, SettingsError, XingtuError
 from worker.formats import serialize
 from worker.runtime.celery_config import make_app
 from worker.runtime.context import Runtime
+from worker.services import views
 from worker.settings import Settings
 
 
@@ -75,11 +76,19 @@ class App:
             self._runtime = Runtime(self.settings, make_app(self.settings), self.sessions())
         return self._runtime
 
-    def act(self, use_case: Callable[..., Any], **kwargs: Any) -> Any:
-        """Run one use case in one transaction at the current instant; queue its SMS once committed."""
+    def act(
+        self, use_case: Callable[..., Any], *, then: Callable[[Session, Any], Any] | None = None, **kwargs: Any
+    ) -> Any:
+        """Run one use case in one transaction at the current instant (and ``then`` on its result, in the
+        same transaction); queue its SMS once committed."""
         now = utcnow()
         with transaction(self.sessions(), self.runtime.after_commit) as session:
-            return use_case(session, self.settings, now=now, **kwargs)
+            result = use_case(session, self.settings, now=now, **kwargs)
+            return result if then is None else then(session, result)
+
+    def emit_shown(self, use_case: Callable[..., Any], human: Callable[[Any], str], **kwargs: Any) -> None:
+        """``act``, printing the JSON of what the use case returned (``views.shown``)."""
+        self.emit(self.act(use_case, then=views.shown, **kwargs), human)
 
     def read(self, query: Callable[[Session], Any]) -> Any:
         with self.read_sessions()() as session:

@@ -11,6 +11,7 @@ from worker.cli.render import (
     order_row,
     order_text,
 )
+from worker.cli.sides import as_creator_side
 from worker.formats.serialize import event_json, order_json
 from worker.services import cancellation, orders, reads
 
@@ -34,28 +35,28 @@ def publish(app: App, client_id: int, creator_id: int, amount_fen: str, title: s
 
 @order.command(help="Accept a pending order, before its acceptance deadline.")
 @click.argument("order_id", metavar="ORDER", type=ID)
-@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
+@as_creator_side
 @pass_app
-def accept(app: App, order_id: int, creator_id: int) -> None:
-    app.emit_order(app.act(orders.accept, order_id=order_id, creator_id=creator_id))
+def accept(app: App, order_id: int, **side: int) -> None:
+    app.emit_order(app.act(orders.accept, order_id=order_id, **side))
 
 
 @order.command(help="Decline a pending order: it is cancelled at once, nothing is paid.")
 @click.argument("order_id", metavar="ORDER", type=ID)
-@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
+@as_creator_side
 @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
 @pass_app
-def decline(app: App, order_id: int, creator_id: int, reason: str) -> None:
-    app.emit_order(app.act(cancellation.decline, order_id=order_id, creator_id=creator_id, reason=reason))
+def decline(app: App, order_id: int, reason: str, **side: int) -> None:
+    app.emit_order(app.act(cancellation.decline, order_id=order_id, reason=reason, **side))
 
 
 @order.command(help="Record a video upload; the first one means production has started.")
 @click.argument("order_id", metavar="ORDER", type=ID)
-@click.option("--creator", "creator_id", required=True, type=ID, help="The order's creator.")
+@as_creator_side
 @click.option("--video", required=True, help="A reference to the uploaded video.")
 @pass_app
-def upload(app: App, order_id: int, creator_id: int, video: str) -> None:
-    app.emit_order(app.act(orders.upload, order_id=order_id, creator_id=creator_id, video=video))
+def upload(app: App, order_id: int, video: str, **side: int) -> None:
+    app.emit_order(app.act(orders.upload, order_id=order_id, video=video, **side))
 
 
 @order.command(help="Complete an order with at least one upload: the creator is paid in full.")

@@ -57,12 +57,43 @@ def order_text(order: dict[str, Any]) -> str:
     return head + "\n" + _fields([(label, value or None) for label, value in pairs])
 
 
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.2f}%"
+
+
 def party_text(party: dict[str, Any]) -> str:
+    """A client, creator or MCN, told apart by what their JSON holds."""
     line = f"{party['id']}  {party['name']}  {party['phone']}  (since {_when(party['created_at'])})"
-    if "status" not in party:
-        return line
-    standing = party["status"] + (f" until {_when(party['suspended_until'])}" if party["suspended_until"] else "")
-    return f"{line}\n  {standing}, {party['violations']} violation(s)"
+    if "creators" in party:  # an MCN
+        return f"{line}\n  signs creators: {', '.join(map(str, party['creators'])) or '-'}"
+    standing = party["status"]
+    if party.get("suspended_until"):
+        standing += f" (suspension until {_when(party['suspended_until'])})"
+    if party["closed_at"]:
+        standing += f" since {_when(party['closed_at'])}"
+    if "record" not in party:  # a client
+        return f"{line}\n  {standing}"
+    record = party["record"]
+    mcn = f", signed to mcn {party['mcn_id']}" if party["mcn_id"] else ""
+    return (
+        f"{line}\n  {standing}, {party['violations']} violation(s){mcn}"
+        f"\n  {party['followers']} followers, {party['average_plays']} average plays"
+        f"\n  orders: {record['offered']} offered, {record['accepted']} accepted ({_rate(record['acceptance_rate'])}),"
+        f" {record['completed']} completed, {record['in_production']} in production, {record['declined']} declined,"
+        f" {record['expired']} expired, cancelled {record['cancelled_by_creator']} by the creator and"
+        f" {record['cancelled_by_client']} by clients"
+    )
+
+
+CREATOR_HEADER = f"{'ID':>6}  {'STATUS':<9}  {'FOLLOWERS':>11}  {'AVG PLAYS':>11}  {'ACCEPTED':>8}  {'DONE':>6}  NAME"
+
+
+def creator_row(creator: dict[str, Any]) -> str:
+    record = creator["record"]
+    return (
+        f"{creator['id']:>6}  {creator['status']:<9}  {creator['followers']:>11}  {creator['average_plays']:>11}"
+        f"  {_rate(record['acceptance_rate']):>8}  {record['completed']:>6}  {creator['name']}"
+    )
 
 
 VIOLATION_HEADER = f"{'#':>3}  {'AT':<26}  {'SANCTION':<14}  {'UNTIL':<26}  EVIDENCE"

@@ -7,6 +7,7 @@ from models import (
     CancellationRequest,
     Client,
     Creator,
+    Mcn,
     Notification,
     Order,
     OrderEvent,
@@ -57,13 +58,32 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
-def party_json(party: Client | Creator) -> dict[str, Any]:
-    shown = {"id": party.id, "name": party.name, "phone": mask(party.phone), "created_at": instant(party.created_at)}
-    if isinstance(party, Creator):
-        shown.update(
-            status=party.status.value, suspended_until=instant(party.suspended_until), violations=party.violation_count
-        )
-    return shown
+def party_json(party: Client | Creator | Mcn) -> dict[str, Any]:
+    """What every party shows; ``client_json``, ``creator_json`` and ``mcn_json`` add their own."""
+    return {"id": party.id, "name": party.name, "phone": mask(party.phone), "created_at": instant(party.created_at)}
+
+
+def client_json(client: Client) -> dict[str, Any]:
+    return party_json(client) | {"status": client.status.value, "closed_at": instant(client.closed_at)}
+
+
+def creator_json(creator: Creator, record: dict[str, Any]) -> dict[str, Any]:
+    """A creator with their standing and the record brands see (``worker.services.creator_record``)."""
+    return party_json(creator) | {
+        "status": creator.status.value,
+        "suspended_until": instant(creator.suspended_until),
+        "violations": creator.violation_count,
+        "followers": creator.followers,
+        "average_plays": creator.average_plays,
+        "mcn_id": creator.mcn_id,
+        "closed_at": instant(creator.closed_at),
+        "record": record,
+    }
+
+
+def mcn_json(mcn: Mcn, creators: list[int]) -> dict[str, Any]:
+    """An MCN with the ids of the creators it signs now, ascending."""
+    return party_json(mcn) | {"creators": creators}
 
 
 def violation_json(violation: Violation) -> dict[str, Any]:

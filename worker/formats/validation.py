@@ -65,3 +65,12 @@ def amount_fen(value: object) -> int:
     if not 1 <= value <= MAX_AMOUNT_FEN:
         raise InvalidInput("amount", f"amount_fen must be {limits}; got {value}")
     return value
+
+
+def figure(field: str, value: object) -> int:
+    """A non-negative whole number (followers, average plays), given as an int or its digits."""
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise InvalidInput(field, f"{field} must be a non-negative whole number; got {_preview(value)}")
+    return value

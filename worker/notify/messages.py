@@ -30,6 +30,8 @@ TEMPLATES = {
     Kind.ORDER_COMPLETED: "【星图】任务《{title}》已完成，{amount}元已结算给您。",
     Kind.SANCTION_APPLIED: "【星图】您的账号因私下接单（第{violation_number}次违规），{penalty}。",
     Kind.SANCTION_LIFTED: "【星图】您的账号封禁已于{suspended_until}到期，现已恢复接单。",
+    Kind.ACCOUNT_CLOSED: "【星图】您的星图账号已关闭，原因：{reason}{cancelled}。如需恢复，可申请重新开通。",
+    Kind.ACCOUNT_REOPENED: "【星图】您的星图账号已重新开通{standing}。",
 }
 
 PARTY = {Role.CLIENT: "客户", Role.CREATOR: "达人"}
@@ -46,6 +48,7 @@ PENALTY = {
     Sanction.SUSPENDED_3M: "账号已被封禁至{suspended_until}，期间无法接单",
     Sanction.PERMANENT_BAN: "账号已被永久封禁",
 }
+STANDING = {"active": "，可正常使用", "suspended": "，但账号封禁至{suspended_until}，期间无法接单"}
 PARAMS = {
     Kind.ORDER_PUBLISHED: ("title", "amount_fen", "accept_deadline"),
     Kind.ACCEPTANCE_REMINDER: ("title", "accept_deadline"),
@@ -72,6 +75,8 @@ PARAMS = {
     Kind.ORDER_COMPLETED: ("title", "amount_fen"),
     Kind.SANCTION_APPLIED: ("violation_number", "sanction", "suspended_until"),
     Kind.SANCTION_LIFTED: ("violation_number", "suspended_until"),
+    Kind.ACCOUNT_CLOSED: ("reason", "cancelled_orders"),
+    Kind.ACCOUNT_REOPENED: ("status", "suspended_until"),
 }
 
 
@@ -91,6 +96,7 @@ SHOWN: dict[str, tuple[str, Callable[[Any], str]]] = {
     "suspended_until": ("suspended_until", _instant),
     "initiator": ("initiator", lambda role: PARTY[Role(role)]),
     "policy": ("on_silence", lambda policy: ON_SILENCE[TimeoutPolicy(policy)]),
+    "cancelled_orders": ("cancelled", lambda count: f"；{count}个待接收任务已取消" if count else ""),
 }
 
 
@@ -118,10 +124,13 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
         if key in SHOWN and value is not None:
             name, show = SHOWN[key]
             view[name] = show(value)
-    # Three placeholders are sentences made from more than one param: {cause}, {penalty}, {response}.
+    # Four placeholders are sentences made from more than one param: {cause}, {penalty}, {standing},
+    # {response}.
     if "cancel_reason" in params:
         view["cause"] = _cause(params)
     if "sanction" in params:
         view["penalty"] = PENALTY[Sanction(params["sanction"])].format_map(view)
+    if "status" in params:
+        view["standing"] = STANDING[params["status"]].format_map(view)
     view["response"] = f"，理由：{params['response']}" if params.get("response") else ""
     return TEMPLATES[kind].format_map(view)

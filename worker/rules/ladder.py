@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from models.states import CreatorStatus, Sanction
-from worker.errors import CreatorSanctioned
+from worker.errors import CreatorClosed, CreatorSanctioned
 from worker.formats.display import SHANGHAI, local_time_precise
 from worker.rules.deadlines import is_due
 
@@ -47,9 +47,12 @@ def suspension_end(sanction: Sanction, at: datetime) -> datetime | None:
 
 
 def standing_after(sanction: Sanction, until: datetime | None, current: CreatorStatus) -> CreatorStatus:
-    """A suspension or a ban changes the creator's status; a takedown leaves it as it was."""
+    """A suspension or a ban changes the creator's status; a takedown leaves it as it was. A closed
+    account stays closed under a suspension (reopening finds it still running), but a ban is for good."""
     if sanction is Sanction.PERMANENT_BAN:
         return CreatorStatus.BANNED
+    if current is CreatorStatus.CLOSED:
+        return current
     return CreatorStatus.SUSPENDED if until is not None else current
 
 
@@ -59,8 +62,10 @@ def suspension_over(creator: CreatorFacts, now: datetime) -> bool:
 
 
 def ensure_may_work(creator: CreatorFacts, refusal: str, now: datetime) -> None:
-    """A suspended or banned creator can be neither published to nor accept; ``refusal`` starts the
-    message (``cannot publish to creator 7``)."""
+    """A suspended, banned or closed creator can be neither published to nor accept; ``refusal`` starts
+    the message (``cannot publish to creator 7``)."""
+    if creator.status is CreatorStatus.CLOSED:
+        raise CreatorClosed(f"{refusal}: the creator has closed their account")
     if creator.status is CreatorStatus.BANNED:
         raise CreatorSanctioned(
             f"{refusal}: banned for good (violation {creator.violation_count}, {Sanction.PERMANENT_BAN})"

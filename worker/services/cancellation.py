@@ -1,4 +1,6 @@
-"""Cancellation use cases: request (immediate on a pending order), decline, confirm, reject, withdraw.
+"""Cancellation use cases: request (immediate on a pending order), decline, confirm, reject, withdraw;
+and ending a party's pending orders at once (``end_pending``). An MCN may do anything here that the
+creator of the order may do (``worker.services.locking.side``).
 
 The compensation is quoted when the request is made and frozen on it, so no later upload or silence
 changes what the counterparty was shown.
@@ -12,8 +14,8 @@ from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.errors import InvalidInput
 from worker.formats import validation
-from worker.services import locking, settlement
-from worker.services.records import Actor, Records, phonebook, subject
+from worker.services import locking, settlement, timers
+from worker.services.records import Actor, Records, subject
 from worker.settings import Settings
 
 
@@ -23,10 +25,12 @@ def request(
     """Ask to cancel. A pending order is cancelled at once (nobody has committed yet); an accepted one
     gets an open request, frozen quote included, that the counterparty must answer."""
     reason = validation.reason(reason)
+    side = locking.side(session, order_id, role, actor_id, now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    rules.ensure_can_request(order, role, actor_id)
+    role = side.role
+    rules.ensure_can_request(order, role, side.party_id)
     if order.status is OrderStatus.PENDING:
-        return cancel_pending(session, order, initiator=role, actor=Actor(role, actor_id), reason=reason, now=now)
+        return cancel_pending(session, order, initiator=role, actor=side.actor, reason=reason, now=now)
     compensation = rules.compensation_fen(order.amount_fen, role, order.upload_count, settings.compensation_percent)
     req = CancellationRequest(
         initiator=role,
@@ -39,9 +43,9 @@ def request(
     order.requests.append(req)
     order.updated_at = now
     session.flush()
-    records = Records(phonebook(session, [order]))
+    records = Records.for_orders(session, [order])
     records.event(
-        order.id, now, Actor(role, actor_id), OrderEventKind.CANCELLATION_REQUESTED, OrderStatus.ACCEPTED,
+        order.id, now, side.actor, OrderEventKind.CANCELLATION_REQUESTED, OrderStatus.ACCEPTED,
         OrderStatus.ACCEPTED,
         request_id=req.id, reason=reason, compensation_fen=compensation, respond_by=req.respond_by,
     )  # fmt: skip
@@ -56,25 +60,32 @@ def request(
 
 
 def decline(
-    session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, reason: str, now: datetime
+    session: UnitOfWork,
+    settings: Settings,
+    *,
+    order_id: int,
+    reason: str,
+    now: datetime,
+    creator_id: int | None = None,
+    mcn_id: int | None = None,
 ) -> Order:
     reason = validation.reason(reason)
+    side = locking.side(session, order_id, *locking.creator_side(creator_id, mcn_id), now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    rules.ensure_party(order, Role.CREATOR, creator_id)
+    rules.ensure_party(order, Role.CREATOR, side.party_id)
     rules.ensure_status(order, OrderStatus.PENDING, "decline")
-    return cancel_pending(
-        session, order, initiator=Role.CREATOR, actor=Actor(Role.CREATOR, creator_id), reason=reason, now=now
-    )
+    return cancel_pending(session, order, initiator=Role.CREATOR, actor=side.actor, reason=reason, now=now)
 
 
 def confirm(
     session: UnitOfWork, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime
 ) -> Order:
     """The counterparty agrees: the order is cancelled and the frozen quote settled."""
+    side = locking.side(session, order_id, role, actor_id, now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    req = rules.open_request_for(order, role, actor_id, "confirm", by_initiator=False)
+    req = rules.open_request_for(order, side.role, side.party_id, "confirm", by_initiator=False)
     req.status, req.resolved_at = RequestStatus.CONFIRMED, now
-    return _cancel(session, order, req, Actor(role, actor_id), OrderEventKind.CANCELLATION_CONFIRMED, now)
+    return _cancel(session, order, req, side.actor, OrderEventKind.CANCELLATION_CONFIRMED, now)
 
 
 def reject(
@@ -89,9 +100,10 @@ def reject(
 ) -> Order:
     """The counterparty says no: the request ends, the order goes on, the initiator is told."""
     reason = None if reason is None else validation.reason(reason)
+    side = locking.side(session, order_id, role, actor_id, now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    req = rules.open_request_for(order, role, actor_id, "reject", by_initiator=False)
-    _close(session, order, req, RequestStatus.REJECTED, Actor(role, actor_id), now, reason=reason)
+    req = rules.open_request_for(order, side.role, side.party_id, "reject", by_initiator=False)
+    _close(session, order, req, RequestStatus.REJECTED, side.actor, now, reason=reason)
     return order
 
 
@@ -99,9 +111,10 @@ def withdraw(
     session: UnitOfWork, settings: Settings, *, order_id: int, role: Role, actor_id: int, now: datetime
 ) -> Order:
     """The initiator takes the request back: the order goes on, the counterparty is told."""
+    side = locking.side(session, order_id, role, actor_id, now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    req = rules.open_request_for(order, role, actor_id, "withdraw", by_initiator=True)
-    _close(session, order, req, RequestStatus.WITHDRAWN, Actor(role, actor_id), now)
+    req = rules.open_request_for(order, side.role, side.party_id, "withdraw", by_initiator=True)
+    _close(session, order, req, RequestStatus.WITHDRAWN, side.actor, now)
     return order
 
 
@@ -154,6 +167,32 @@ def cancel_pending(
     return _cancel(session, order, req, actor, event, now)
 
 
+def end_pending(
+    session: UnitOfWork,
+    settings: Settings,
+    orders: list[Order],
+    *,
+    initiator: Role,
+    actor: Actor,
+    reason: str,
+    event: OrderEventKind,
+    now: datetime,
+) -> list[int]:
+    """Cancel at once those of a party's locked ``orders`` that are pending, for the party
+    (``initiator``): when it closes its account, or when a sanction declines for a creator. An order whose
+    acceptance window had already closed expires instead, as the scan would have had it. The ids of the
+    orders cancelled here."""
+    ended = []
+    for order in orders:
+        if order.status is not OrderStatus.PENDING:
+            continue
+        if timers.apply_due(session, order, now, settings.cancel_timeout_policy):
+            continue
+        cancel_pending(session, order, initiator=initiator, actor=actor, reason=reason, now=now, event=event)
+        ended.append(order.id)
+    return ended
+
+
 def _cancel(
     session: UnitOfWork, order: Order, req: CancellationRequest, actor: Actor, event: OrderEventKind, now: datetime
 ) -> Order:
@@ -178,7 +217,7 @@ def _close(
     req.status, req.resolved_at = status, now
     order.updated_at = now
     rejected = status is RequestStatus.REJECTED
-    records = Records(phonebook(session, [order]))
+    records = Records.for_orders(session, [order])
     records.event(
         order.id, now, actor,
         OrderEventKind.CANCELLATION_REJECTED if rejected else OrderEventKind.CANCELLATION_WITHDRAWN,

@@ -1,21 +1,27 @@
-"""Locking what a use case acts on, with any timer that is already due applied first.
+"""Locking what a use case acts on, with any timer that is already due applied first, and who acts.
 
 A use case never acts on a state its timers have left behind: an order whose acceptance window has
 closed is cancelled here, before the action is checked, as the scan would have done. What was applied
 stays even when the action is then refused (``UnitOfWork.keep_applied_timers``).
+
+Locks are taken in one order, so no use case deadlocks another: an account (client, then creator)
+first, then orders in id order. An MCN acting for a creator locks that creator, so a release waits for
+the action or the action sees the release (``side``).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from models import Creator, Order
-from models.states import TimeoutPolicy
+from models import Client, Creator, Mcn, Order
+from models.states import OrderStatus, Role, TimeoutPolicy
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
-from worker.errors import NotFound
+from worker.errors import InvalidInput, NotFound
 from worker.services import timers
+from worker.services.records import Actor
 
 
 def _select(order_id: int):
@@ -63,3 +69,59 @@ def creator_of(session: UnitOfWork, order_id: int) -> int:
     if creator_id is None:
         raise NotFound(f"order {order_id} does not exist")
     return creator_id
+
+
+def lock_client(session: UnitOfWork, client_id: int, *, shared: bool = False) -> Client:
+    """The client, row-locked: exclusively to change its standing (close, reopen), or ``shared`` to
+    publish, so a publish and a close of the same client never interleave (PostgreSQL's implicit
+    foreign-key lock would not conflict with closing)."""
+    statement = select(Client).where(Client.id == client_id).execution_options(populate_existing=True)
+    found = session.scalars(statement.with_for_update(read=shared, key_share=not shared)).one_or_none()
+    if found is None:
+        raise NotFound(f"client {client_id} does not exist")
+    return found
+
+
+def lock_open_orders(session: UnitOfWork, role: Role, party_id: int) -> list[Order]:
+    """A party's pending and accepted orders, row-locked in id order, with their requests."""
+    column = Order.client_id if role is Role.CLIENT else Order.creator_id
+    return list(
+        session.scalars(
+            select(Order)
+            .where(column == party_id, Order.status.in_([OrderStatus.PENDING, OrderStatus.ACCEPTED]))
+            .order_by(Order.id)
+            .options(selectinload(Order.requests))
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Side:
+    """Who acts on an order: the side whose rights and rules apply (``role`` and ``party_id``, the
+    client or the creator) and the ``actor`` its trail records (an MCN acting for its creator)."""
+
+    role: Role
+    party_id: int
+    actor: Actor
+
+
+def creator_side(creator_id: int | None, mcn_id: int | None) -> tuple[Role, int]:
+    """The creator side given as exactly one of the creator's id or an MCN's."""
+    if (creator_id is None) == (mcn_id is None):
+        raise InvalidInput("party", "give exactly one of creator_id or mcn_id")
+    return (Role.CREATOR, creator_id) if creator_id is not None else (Role.MCN, mcn_id)
+
+
+def side(session: UnitOfWork, order_id: int, role: Role, actor_id: int, now: datetime) -> Side:
+    """The side ``role`` ``actor_id`` acts as on the order. An MCN acts as the order's creator, and only
+    while it signs them: the creator stays locked to the end of the transaction, so a release cannot
+    slip in between this check and the action."""
+    if role is not Role.MCN:
+        return Side(role, actor_id, Actor(role, actor_id))
+    creator = lock_creator(session, creator_of(session, order_id), now)
+    if creator.mcn_id != actor_id and session.get(Mcn, actor_id) is None:
+        raise NotFound(f"mcn {actor_id} does not exist")
+    rules.ensure_signs(actor_id, creator.id, creator.mcn_id, order_id)
+    return Side(Role.CREATOR, creator.id, Actor(Role.MCN, actor_id))

@@ -7,13 +7,13 @@ its audit, ledger and outbox rows together.
 
 from datetime import datetime
 
-from models import Client, Order
+from models import Order
 from models.states import LedgerKind, NotificationKind, OrderEventKind, OrderStatus, Role
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.formats import validation
-from worker.services import locking, parties
-from worker.services.records import Actor, Records, phonebook, subject
+from worker.services import locking
+from worker.services.records import Actor, Records, subject
 from worker.settings import Settings
 
 
@@ -30,7 +30,7 @@ def publish(
     """Escrow the amount, start the acceptance window, tell the creator."""
     title = validation.title(title)
     amount = validation.amount_fen(amount_fen)
-    parties.get(session, Client, client_id)
+    rules.ensure_may_publish(locking.lock_client(session, client_id, shared=True))
     rules.ensure_may_work(
         locking.lock_creator(session, creator_id, now), f"cannot publish to creator {creator_id}", now
     )
@@ -50,7 +50,7 @@ def publish(
     )
     session.add(order)
     session.flush()
-    records = Records(phonebook(session, [order]))
+    records = Records.for_orders(session, [order])
     records.event(
         order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.PUBLISHED, None, OrderStatus.PENDING,
         amount_fen=amount, accept_deadline=deadline,
@@ -64,41 +64,52 @@ def publish(
     return order
 
 
-def accept(session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, now: datetime) -> Order:
+def accept(
+    session: UnitOfWork,
+    settings: Settings,
+    *,
+    order_id: int,
+    now: datetime,
+    creator_id: int | None = None,
+    mcn_id: int | None = None,
+) -> Order:
+    """The order's creator, or the MCN signing them, takes the order on."""
+    side = locking.side(session, order_id, *locking.creator_side(creator_id, mcn_id), now)
     creator = locking.lock_creator(session, locking.creator_of(session, order_id), now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    rules.ensure_party(order, Role.CREATOR, creator_id)
-    rules.ensure_may_work(creator, f"creator {creator_id} cannot accept order {order_id}", now)
-    rules.ensure_can_accept(order, creator_id, now)
+    rules.ensure_party(order, Role.CREATOR, side.party_id)
+    rules.ensure_may_work(creator, f"creator {side.party_id} cannot accept order {order_id}", now)
+    rules.ensure_can_accept(order, side.party_id, now)
     order.status, order.accepted_at, order.remind_at, order.updated_at = OrderStatus.ACCEPTED, now, None, now
     records = Records()
-    records.event(
-        order.id,
-        now,
-        Actor(Role.CREATOR, creator_id),
-        OrderEventKind.ACCEPTED,
-        OrderStatus.PENDING,
-        OrderStatus.ACCEPTED,
-    )
+    records.event(order.id, now, side.actor, OrderEventKind.ACCEPTED, OrderStatus.PENDING, OrderStatus.ACCEPTED)
     records.write(session)
     return order
 
 
 def upload(
-    session: UnitOfWork, settings: Settings, *, order_id: int, creator_id: int, video: str, now: datetime
+    session: UnitOfWork,
+    settings: Settings,
+    *,
+    order_id: int,
+    video: str,
+    now: datetime,
+    creator_id: int | None = None,
+    mcn_id: int | None = None,
 ) -> Order:
     """Record a video upload; the first one means production has started (it changes what a client
     who cancels afterwards owes)."""
     video = validation.video(video)
+    side = locking.side(session, order_id, *locking.creator_side(creator_id, mcn_id), now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
-    rules.ensure_can_upload(order, creator_id)
+    rules.ensure_can_upload(order, side.party_id)
     order.upload_count += 1
     if order.first_upload_at is None:
         order.first_upload_at = now
     order.updated_at = now
     records = Records()
     records.event(
-        order.id, now, Actor(Role.CREATOR, creator_id), OrderEventKind.VIDEO_UPLOADED, OrderStatus.ACCEPTED,
+        order.id, now, side.actor, OrderEventKind.VIDEO_UPLOADED, OrderStatus.ACCEPTED,
         OrderStatus.ACCEPTED, video=video, upload_count=order.upload_count,
     )  # fmt: skip
     records.write(session)
@@ -112,7 +123,7 @@ def complete(session: UnitOfWork, settings: Settings, *, order_id: int, client_i
     order.status, order.completed_at, order.updated_at = OrderStatus.COMPLETED, now, now
     order.creator_payout_fen = order.amount_fen
     order.client_refund_fen = rules.refund_fen(order.amount_fen, order.creator_payout_fen)
-    records = Records(phonebook(session, [order]))
+    records = Records.for_orders(session, [order])
     records.event(
         order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.COMPLETED, OrderStatus.ACCEPTED,
         OrderStatus.COMPLETED, creator_payout_fen=order.amount_fen, client_refund_fen=order.client_refund_fen,

@@ -9,13 +9,15 @@ writes ``order_cancelled`` in ``worker.services.settlement``.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, insert, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from models import Client, Creator, CreatorEvent, LedgerEntry, Notification, OrderEvent
+from models import Client, ClientEvent, Creator, CreatorEvent, LedgerEntry, Mcn, Notification, OrderEvent
 from models.states import (
+    ClientEventKind,
     CreatorEventKind,
     LedgerKind,
     NotificationKind,
@@ -53,29 +55,51 @@ def notification_key(about: str | ColumnElement, kind: NotificationKind, role: R
     return about + f":{kind}:{role}"
 
 
-def phonebook(session: Session, orders: Iterable[Any]) -> dict[tuple[Role, int], str]:
-    """The phones of both parties of ``orders``, in two queries whatever their number."""
-    orders = list(orders)
-    book = {}
-    for role, model in ((Role.CLIENT, Client), (Role.CREATOR, Creator)):
-        ids = {party_of(order, role) for order in orders}
-        if ids:
-            rows = session.execute(select(model.id, model.phone).where(model.id.in_(ids)))
-            book.update({(role, row.id): row.phone for row in rows})
-    return book
-
-
-def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+def jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in details.items()}
+
+
+def _party_event(now: datetime, actor: Actor, event: StrEnum, details: dict[str, Any]) -> dict[str, Any]:
+    details = jsonable(details)
+    return {"at": now, "actor_role": actor.role, "actor_id": actor.id, "event": event.value, "details": details}
 
 
 @dataclass
 class Records:
+    """Rows to write, collected while a use case runs. ``phones`` holds each recipient's phone by
+    (role, id); ``mcn_of`` the MCN each creator involved is signed to, who gets a copy of their SMS."""
+
     phones: dict[tuple[Role, int], str] = field(default_factory=dict)
+    mcn_of: dict[int, int] = field(default_factory=dict)
     events: list[dict] = field(default_factory=list)
     ledger: list[dict] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
     creator_events: list[dict] = field(default_factory=list)
+    client_events: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def for_orders(cls, session: Session, orders: Iterable[Any]) -> "Records":
+        """Records that can notify both parties of ``orders`` and their creators' MCNs, whose phones
+        are read here in two queries whatever the number of orders."""
+        orders = list(orders)
+        records = cls()
+        client_ids = {order.client_id for order in orders}
+        if client_ids:
+            rows = session.execute(select(Client.id, Client.phone).where(Client.id.in_(client_ids)))
+            records.phones.update({(Role.CLIENT, row.id): row.phone for row in rows})
+        creator_ids = {order.creator_id for order in orders}
+        if creator_ids:
+            rows = session.execute(
+                select(Creator.id, Creator.phone, Creator.mcn_id, Mcn.phone.label("mcn_phone"))
+                .outerjoin(Mcn, Mcn.id == Creator.mcn_id)
+                .where(Creator.id.in_(creator_ids))
+            )
+            for row in rows:
+                records.phones[(Role.CREATOR, row.id)] = row.phone
+                if row.mcn_id is not None:
+                    records.mcn_of[row.id] = row.mcn_id
+                    records.phones[(Role.MCN, row.mcn_id)] = row.mcn_phone
+        return records
 
     def event(
         self,
@@ -96,7 +120,7 @@ class Records:
                 "event": event.value,
                 "from_status": from_status,
                 "to_status": to_status,
-                "details": _jsonable(details),
+                "details": jsonable(details),
             }
         )
 
@@ -113,9 +137,13 @@ class Records:
         now: datetime,
         **params: Any,
     ) -> None:
-        """One outbox row per recipient of the order's (``about`` from ``subject``)."""
+        """One outbox row per recipient of the order's (``about`` from ``subject``), and a copy for the
+        MCN of a creator who is told."""
         for role in recipients:
             self.notify_party(kind, about, role, party_of(order, role), now, order_id=order.id, **params)
+            if role is Role.CREATOR and order.creator_id in self.mcn_of:
+                mcn_id = self.mcn_of[order.creator_id]
+                self.notify_party(kind, about, Role.MCN, mcn_id, now, order_id=order.id, **params)
 
     def notify_party(
         self,
@@ -136,7 +164,7 @@ class Records:
                 "recipient_role": role,
                 "recipient_id": recipient_id,
                 "phone": self.phones[(role, recipient_id)],
-                "params": _jsonable(params_for(kind, **params)),
+                "params": jsonable(params_for(kind, **params)),
                 "status": NotificationStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
@@ -147,21 +175,17 @@ class Records:
     def creator_event(
         self, creator_id: int, now: datetime, actor: Actor, event: CreatorEventKind, **details: Any
     ) -> None:
-        self.creator_events.append(
-            {
-                "creator_id": creator_id,
-                "at": now,
-                "actor_role": actor.role,
-                "actor_id": actor.id,
-                "event": event.value,
-                "details": _jsonable(details),
-            }
-        )
+        self.creator_events.append({"creator_id": creator_id, **_party_event(now, actor, event, details)})
+
+    def client_event(self, client_id: int, now: datetime, actor: Actor, event: ClientEventKind, **details: Any) -> None:
+        self.client_events.append({"client_id": client_id, **_party_event(now, actor, event, details)})
 
     def write(self, session: UnitOfWork) -> None:
         """Insert the rows, and tell the unit of work how many notifications it now holds, so the caller
         can have them sent once the transaction has committed."""
-        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
+        trails = ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events),
+                  (ClientEvent, self.client_events))  # fmt: skip
+        for model, rows in trails:
             if rows:
                 session.execute(insert(model), rows)
         if self.notifications:

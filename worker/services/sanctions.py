@@ -8,16 +8,13 @@ by a sanctioned creator, not finishing work under way; either side may still can
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from models import Order, Violation
-from models.states import CreatorEventKind, CreatorStatus, NotificationKind, OrderEventKind, OrderStatus, Role
+from models import Violation
+from models.states import CreatorEventKind, CreatorStatus, NotificationKind, OrderEventKind, Role
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.formats import validation
 from worker.formats.display import local_time
-from worker.services import cancellation, locking, timers
+from worker.services import cancellation, locking
 from worker.services.records import SYSTEM, Records, subject
 from worker.settings import Settings
 
@@ -34,7 +31,9 @@ def record(session: UnitOfWork, settings: Settings, *, creator_id: int, evidence
     session.add(violation)
     creator.violation_count = number
     creator.status = rules.standing_after(sanction, until, creator.status)
-    creator.suspended_until = until if creator.status is CreatorStatus.SUSPENDED else None
+    creator.suspended_until = until if creator.status in (CreatorStatus.SUSPENDED, CreatorStatus.CLOSED) else None
+    if creator.status is CreatorStatus.BANNED:
+        creator.closed_at = None  # a ban ends a closed account's chance to reopen: it is banned, not closed
     session.flush()
     records = Records({(Role.CREATOR, creator.id): creator.phone})
     records.creator_event(
@@ -55,22 +54,7 @@ def _decline_pending(
     session: UnitOfWork, settings: Settings, creator_id: int, until: datetime | None, now: datetime
 ) -> None:
     reason = "达人账号已被永久封禁" if until is None else f"达人账号封禁中，{local_time(until)}前无法接单"
-    pending = session.scalars(
-        select(Order)
-        .where(Order.creator_id == creator_id, Order.status == OrderStatus.PENDING)
-        .order_by(Order.id)
-        .options(selectinload(Order.requests))
-        .with_for_update(key_share=True)
-    ).all()
-    for order in pending:
-        if timers.apply_due(session, order, now, settings.cancel_timeout_policy):
-            continue  # its acceptance window had already closed: it expired instead
-        cancellation.cancel_pending(
-            session,
-            order,
-            initiator=Role.CREATOR,
-            actor=SYSTEM,
-            reason=reason,
-            now=now,
-            event=OrderEventKind.DECLINED_FOR_SANCTION,
-        )
+    cancellation.end_pending(
+        session, settings, locking.lock_open_orders(session, Role.CREATOR, creator_id), initiator=Role.CREATOR,
+        actor=SYSTEM, reason=reason, event=OrderEventKind.DECLINED_FOR_SANCTION, now=now,
+    )  # fmt: skip

@@ -1,6 +1,6 @@
 """What a cancellation writes, shared by the use cases that cancel one order and the scan that cancels
 thousands: the order's columns once cancelled (``cancelled_columns``) and its records (``record_cancellations``:
-the audit event, the ledger movements, ``order_cancelled`` to both sides).
+the audit event, the ledger movements, ``order_cancelled`` to both sides and to the creator's MCN).
 
 The records are written by set-based SQL from the cancelled order rows themselves and the request that
 ended them, so the same three statements serve one order or a batch, and nothing is computed twice in
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, case, insert, literal, select, union_all
 from sqlalchemy.orm import aliased
 
-from models import CancellationRequest, Client, Creator, LedgerEntry, Notification, Order, OrderEvent
+from models import CancellationRequest, Client, Creator, LedgerEntry, Mcn, Notification, Order, OrderEvent
 from models.base import inline
 from models.sql import in_ids, json_bool, json_object
 from models.states import (
@@ -83,17 +83,23 @@ def record_cancellations(
         auto_confirmed=json_bool(ending.status == inline(RequestStatus.AUTO_CONFIRMED)),
         creator_payout_fen=Order.creator_payout_fen, client_refund_fen=Order.client_refund_fen,
     )  # fmt: skip
+    signed = aliased(Creator)  # the creator again, to reach the MCN signing them, if one does
+    recipients = (
+        (Role.CREATOR, cancelled.join(Creator, Creator.id == Order.creator_id), Creator, Order.creator_id),
+        (Role.CLIENT, cancelled.join(Client, Client.id == Order.client_id), Client, Order.client_id),
+        (Role.MCN, cancelled.join(signed, signed.id == Order.creator_id).join(Mcn, Mcn.id == signed.mcn_id), Mcn,
+         Mcn.id),
+    )  # fmt: skip
     told = [
-        cancelled.join(party, party.id == party_column).with_only_columns(
+        joined.with_only_columns(
             notification_key(subject("order", Order.id), kind, role), inline(kind), Order.id, inline(role),
-            party_column, party.phone, json_object(*(item for pair in params.items() for item in pair)),
+            recipient_id, party.phone, json_object(*(item for pair in params.items() for item in pair)),
             inline(NotificationStatus.PENDING), literal(0), literal(now, Notification.created_at.type),
             literal(now, Notification.due_at.type),
         )
-        for role, party, party_column in ((Role.CREATOR, Creator, Order.creator_id),
-                                          (Role.CLIENT, Client, Order.client_id))
+        for role, joined, party, recipient_id in recipients
     ]  # fmt: skip
     columns = ["idempotency_key", "kind", "order_id", "recipient_role", "recipient_id", "phone", "params",
                "status", "attempts", "created_at", "due_at"]  # fmt: skip
-    session.execute(insert(Notification).from_select(columns, union_all(*told)))
-    session.notifications_written(2 * len(order_ids))
+    written = session.execute(insert(Notification).from_select(columns, union_all(*told)))
+    session.notifications_written(written.rowcount)

@@ -30,7 +30,7 @@ from models.states import (
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.services import due, settlement
-from worker.services.records import SYSTEM, Records, phonebook, subject
+from worker.services.records import SYSTEM, Records, subject
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def settle_requests(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, r
         return 0
     facts = (Order.id, Order.client_id, Order.creator_id, Order.title, Order.amount_fen)
     orders = {row.id: row for row in session.execute(select(*facts).where(Order.id.in_([r.order_id for r in settled])))}
-    records = Records(phonebook(session, orders.values()))
+    records = Records.for_orders(session, orders.values())
     order_changes = []
     for request in sorted(settled, key=lambda row: row.id):
         order = orders[request.order_id]
@@ -164,7 +164,7 @@ def write_reminders(session: UnitOfWork, now: datetime, *, limit: int) -> int:
         .returning(Order.id, Order.client_id, Order.creator_id, Order.title, Order.accept_deadline)
         .execution_options(synchronize_session=False)
     ).all()
-    records = Records(phonebook(session, rows))
+    records = Records.for_orders(session, rows)
     for row in sorted(rows, key=lambda row: row.id):
         records.event(row.id, now, SYSTEM, OrderEventKind.ACCEPTANCE_REMINDER, OrderStatus.PENDING, OrderStatus.PENDING)
         records.notify(
