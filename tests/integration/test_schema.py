@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from models import Base, Client, Creator
+from models import Base, Client
 from models.sql import in_ids, json_bool, json_object
 from models.states import Role
 from tests.market import HOUR, T0
 from worker.database import schema
-from worker.database.engines import make_engine, session_factory
+from worker.database.engines import make_engine
 
 
 def test_upgrade_is_idempotent(engine):
