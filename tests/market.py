@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Base, Client, Creator, LedgerEntry, Notification, Order, OrderEvent
+from models import Base, Client, Creator, LedgerEntry, Mcn, Notification, Order, OrderEvent
 from models.states import LedgerKind, NotificationKind, OrderStatus, Role
 from worker.database.unit_of_work import transaction
 from worker.notify.messages import render
 from worker.rules import party_of
-from worker.services import cancellation, orders, parties, reads, timers
+from worker.services import accounts, agencies, cancellation, creator_record, orders, parties, reads, timers
 from worker.settings import Settings
 
 T0 = datetime(2026, 11, 27, 4, 0, tzinfo=timezone.utc)
@@ -48,6 +48,21 @@ class Market:
     def creator(self, name: str = "达人乙", phone: str = "13900000002", now: datetime = T0) -> int:
         return self.run(parties.add, model=Creator, name=name, phone=phone, now=now).id
 
+    def mcn(self, name: str = "无忧传媒", phone: str = "13700000003", now: datetime = T0) -> int:
+        return self.run(parties.add, model=Mcn, name=name, phone=phone, now=now).id
+
+    def sign(self, mcn_id: int, creator_id: int, *, now: datetime = T0) -> Mcn:
+        return self.run(agencies.sign, mcn_id=mcn_id, creator_id=creator_id, now=now)
+
+    def release(self, mcn_id: int, creator_id: int, *, now: datetime = T0) -> Mcn:
+        return self.run(agencies.release, mcn_id=mcn_id, creator_id=creator_id, now=now)
+
+    def close(self, role: Role, account_id: int, *, now: datetime, reason: str = "不再使用星图"):
+        return self.run(accounts.close, role=role, account_id=account_id, reason=reason, now=now)
+
+    def reopen(self, role: Role, account_id: int, *, now: datetime):
+        return self.run(accounts.reopen, role=role, account_id=account_id, now=now)
+
     def publish(self, *, now: datetime = T0, amount_fen: int = 10_000, title: str = "夏季新品推广") -> Order:
         return self.run(
             orders.publish, client_id=self.client(), creator_id=self.creator(), title=title, amount_fen=amount_fen,
@@ -78,6 +93,15 @@ class Market:
                 return result
 
     # --- reading back -------------------------------------------------------------------------------
+
+    def record(self, creator_id: int) -> dict:
+        """The creator record brands see (``worker.services.creator_record``)."""
+        with self.sessions() as session:
+            return creator_record.of(session, creator_id)
+
+    def account(self, model, account_id: int):
+        with self.sessions() as session:
+            return session.get(model, account_id)
 
     def order(self, order_id: int) -> Order:
         with self.sessions() as session:
@@ -121,6 +145,16 @@ class Market:
             events = list(session.scalars(sa.select(OrderEvent).order_by(OrderEvent.id)))
             for order in all_orders:
                 _check_order(order, ledger, notes, events)
+            closed = {
+                (Role.CLIENT, c.id) for c in session.scalars(sa.select(Client).where(Client.closed_at.is_not(None)))
+            } | {
+                (Role.CREATOR, c.id) for c in session.scalars(sa.select(Creator).where(Creator.closed_at.is_not(None)))
+            }
+            for order in all_orders:  # a closed account has no order waiting for it
+                for role in (Role.CLIENT, Role.CREATOR):
+                    assert not (order.status is OrderStatus.PENDING and (role, party_of(order, role)) in closed), (
+                        f"order {order.id} is pending for closed {role} {party_of(order, role)}"
+                    )
 
 
 def _check_order(order: Order, ledger, notes, events) -> None:

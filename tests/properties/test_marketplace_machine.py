@@ -1,11 +1,13 @@
 """A stateful property test of the whole service layer (hypothesis ``RuleBasedStateMachine``).
 
-Random publishes, accepts, declines, uploads, completions, cancellation requests and answers, and
-violations, by the right actors and by wrong ones, interleaved with clock advances and scans. After
-every step the invariants hold: a finished order never changes, nor do the rows that refer to it; at
-most one open request per order; every finished order's payout and refund are what the compensation
-table gives (recomputed here) and its ledger agrees; every cancelled order told its creator and its
-client exactly once; nothing succeeded at or past its deadline; only the order's own parties acted and
+Random publishes, accepts, declines, uploads, completions, cancellation requests and answers,
+violations, accounts closed and reopened, creators signed to and released by MCNs, by the right actors
+and by wrong ones (MCNs acting for creators they sign and for ones they do not), interleaved with clock
+advances and scans. After every step the invariants hold: a finished order never changes, nor do the
+rows that refer to it; at most one open request per order; every finished order's payout and refund are
+what the compensation table gives (recomputed here) and its ledger agrees; every cancelled order told
+its creator and its client exactly once; nothing succeeded at or past its deadline; a closed account has
+no pending order; only the order's own parties acted, or an MCN signing its creator at that moment, and
 no wrong actor succeeded; the audit trail replays to the current state.
 
 ``XINGTU_HYPOTHESIS_PROFILE`` picks the effort: ``ci`` (500 examples, the default) or ``soak``.
@@ -38,7 +40,7 @@ from tests.support import hypothesis_profile
 from worker.database.engines import make_engine, session_factory
 from worker.errors import Conflict, XingtuError
 from worker.rules import party_of
-from worker.services import cancellation, orders, sanctions
+from worker.services import accounts, agencies, cancellation, orders, sanctions
 from worker.settings import Settings
 
 # Waits that land one second short of, and exactly on, the acceptance (24 h) and response (48 h) windows.
@@ -54,9 +56,11 @@ AMOUNTS = st.one_of(st.integers(0, 5 * 10**8 - 1).map(lambda n: 2 * n + 1), st.i
 MAX_ORDERS = 3
 # Mostly the right actor, so orders get far enough for the later rules to matter; wrong ones still often:
 # "other side" is the order's counterparty, "another" a registered party of the same role but not of
-# this order, "stranger" an id nobody has. Only "own" may succeed, bar a request by the other side.
-ONE_SIDED = ("own", "own", "own", "another", "stranger")
-WHO = ("own", "own", "own", "other side", "another", "stranger")
+# this order, "stranger" an id nobody has; "mcn" an MCN acting as the creator side (the one signing the
+# order's creator if one does), "other mcn" one that does not sign them. Only "own" may succeed, bar a
+# request by the other side, and "mcn" while it signs the creator.
+ONE_SIDED = ("own", "own", "own", "another", "stranger", "mcn", "other mcn")
+WHO = ("own", "own", "own", "other side", "another", "stranger", "mcn", "other mcn")
 PENDING = Order.status == OrderStatus.PENDING
 ACCEPTED = Order.status == OrderStatus.ACCEPTED
 UPLOADED = Order.upload_count > 0
@@ -82,19 +86,25 @@ class Marketplace(RuleBasedStateMachine):
         self.present: dict[str, bool] = {}  # which states some order is in, for the preconditions
 
     @initialize(policy=st.sampled_from(list(TimeoutPolicy)), percent=st.sampled_from([50, 33, 0, 100]),
-                amount=AMOUNTS)  # fmt: skip
-    def open_market(self, policy, percent, amount):
-        """Parties, and one deal already in production: the deepest states (a client cancelling
-        after an upload, with its rounding) would otherwise need most of a run to reach."""
+                amount=AMOUNTS, agency=st.booleans())  # fmt: skip
+    def open_market(self, policy, percent, amount, agency):
+        """Parties, and one deal already in production, its creator signed to an MCN or not: the
+        deepest states (a client cancelling after an upload, with its rounding; an MCN answering for its
+        creator) would otherwise need most of a run to reach."""
         settings = Settings(database_url=str(self.engine.url), cancel_timeout_policy=policy,
                             compensation_percent=percent)  # fmt: skip
         self.market = Market(session_factory(self.engine), settings)
         self.clients = [self.market.client(phone=f"1380000000{n}") for n in range(2)]
         self.creators = [self.market.creator(phone=f"1390000000{n}") for n in range(3)]
+        self.mcns = [self.market.mcn(phone=f"1370000000{n}") for n in range(2)]
+        self.signed: dict[int, int] = {}  # creator -> the MCN signing them, as the steps left it
         deal = self.market.run(orders.publish, client_id=self.clients[0], creator_id=self.creators[0],
                                title="开业首单", amount_fen=amount, now=self.now)  # fmt: skip
         self.market.run(orders.accept, order_id=deal.id, creator_id=deal.creator_id, now=self.now)
         self.market.run(orders.upload, order_id=deal.id, creator_id=deal.creator_id, video="v", now=self.now)
+        if agency:
+            self.market.sign(self.mcns[0], deal.creator_id, now=self.now)
+            self.signed[deal.creator_id] = self.mcns[0]
 
     def attempt(self, use_case, *, wrong_actor: bool = False, **kwargs):
         """Run a use case; a refusal is a result. One thread, so a ``Conflict`` means a database
@@ -110,7 +120,14 @@ class Marketplace(RuleBasedStateMachine):
         return result
 
     def actor(self, order_id: int, role: Role, who: str) -> tuple[Role, int]:
+        """(role, id) of ``who`` acting as ``role`` on the order: ``Role.MCN`` for an MCN, which acts as
+        the creator side whatever ``role`` says."""
         order = self.market.order(order_id)
+        if who in ("mcn", "other mcn"):
+            signing = self.signed.get(order.creator_id)
+            if who == "mcn" and signing is not None:
+                return Role.MCN, signing
+            return Role.MCN, next(m for m in self.mcns if m != signing)
         if who == "other side":
             role = role.counterparty
         if who == "stranger":
@@ -131,6 +148,19 @@ class Marketplace(RuleBasedStateMachine):
         invariant found after the last step)."""
         return self.present.get(state, False)
 
+    def may_act(self, order_id: int, role: Role, actor_id: int, side: Role) -> bool:
+        """Whether ``role`` ``actor_id`` is the order's ``side`` (an MCN: signing its creator now)."""
+        order = self.market.order(order_id)
+        if role is Role.MCN:
+            return side is Role.CREATOR and self.signed.get(order.creator_id) == actor_id
+        return role is side and actor_id == party_of(order, side)
+
+    def creator_side(self, order_id: int, who: str) -> tuple[dict, bool]:
+        """The keyword naming who acts for the creator (``creator_id`` or ``mcn_id``), and whether they may."""
+        role, actor_id = self.actor(order_id, Role.CREATOR, who)
+        name = "mcn_id" if role is Role.MCN else "creator_id"
+        return {name: actor_id}, self.may_act(order_id, role, actor_id, Role.CREATOR)
+
     def pick(self, data, *conditions) -> int | None:
         """Mostly an order in the state the step is for, so paths get deep; sometimes any order."""
         fitting = self.ids(*conditions) if data.draw(MOSTLY) else self.ids()
@@ -147,28 +177,27 @@ class Marketplace(RuleBasedStateMachine):
     @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
     def accept(self, data, who):
         if (order := self.pick(data, PENDING)) is not None:
-            _, creator = self.actor(order, Role.CREATOR, who)
-            self.attempt(orders.accept, order_id=order, creator_id=creator, wrong_actor=who != "own")
+            side, may = self.creator_side(order, who)
+            self.attempt(orders.accept, order_id=order, **side, wrong_actor=not may)
 
     @precondition(lambda self: self.has("pending"))
     @rule(data=st.data(), who=st.sampled_from(ONE_SIDED), go=SOMETIMES)
     def decline(self, data, who, go):
         if go and (order := self.pick(data, PENDING)) is not None:
-            _, creator = self.actor(order, Role.CREATOR, who)
-            self.attempt(cancellation.decline, order_id=order, creator_id=creator, reason="档期冲突",
-                         wrong_actor=who != "own")  # fmt: skip
+            side, may = self.creator_side(order, who)
+            self.attempt(cancellation.decline, order_id=order, **side, reason="档期冲突", wrong_actor=not may)
 
     @precondition(lambda self: self.has("accepted"))
     @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
     def upload(self, data, who):
         if (order := self.pick(data, ACCEPTED)) is not None:
-            _, creator = self.actor(order, Role.CREATOR, who)
-            self.attempt(orders.upload, order_id=order, creator_id=creator, video="v", wrong_actor=who != "own")
+            side, may = self.creator_side(order, who)
+            self.attempt(orders.upload, order_id=order, **side, video="v", wrong_actor=not may)
 
     @precondition(lambda self: self.has("uploaded"))
     @rule(data=st.data(), who=st.sampled_from(ONE_SIDED))
     def complete(self, data, who):
-        if (order := self.pick(data, ACCEPTED, UPLOADED)) is not None:
+        if (order := self.pick(data, ACCEPTED, UPLOADED)) is not None and who not in ("mcn", "other mcn"):
             _, client = self.actor(order, Role.CLIENT, who)
             self.attempt(orders.complete, order_id=order, client_id=client, wrong_actor=who != "own")
 
@@ -179,8 +208,9 @@ class Marketplace(RuleBasedStateMachine):
         stays open to be answered); on pending ones it cancels at once."""
         if (order := self.pick(data, ACCEPTED)) is not None:
             role, actor_id = self.actor(order, role, who)
+            may = any(self.may_act(order, role, actor_id, side) for side in (Role.CLIENT, Role.CREATOR))
             self.attempt(cancellation.request, order_id=order, role=role, actor_id=actor_id, reason="预算调整",
-                         wrong_actor=who in ("another", "stranger"))  # fmt: skip
+                         wrong_actor=not may)  # fmt: skip
 
     def answer(self, data, who, answer):
         """``own``: the side the rules let answer (counterparty confirms or rejects, initiator withdraws)."""
@@ -190,7 +220,8 @@ class Marketplace(RuleBasedStateMachine):
         initiator = request.initiator if request is not None else Role.CLIENT
         side = initiator if answer is cancellation.withdraw else initiator.counterparty
         role, actor_id = self.actor(order, side, who)
-        self.attempt(answer, order_id=order, role=role, actor_id=actor_id, wrong_actor=who != "own")
+        may = request is not None and self.may_act(order, role, actor_id, side)
+        self.attempt(answer, order_id=order, role=role, actor_id=actor_id, wrong_actor=not may)
 
     # three rules rather than one with a choice: an open request gets answered before time runs out
     @precondition(lambda self: self.has("asked"))
@@ -212,6 +243,30 @@ class Marketplace(RuleBasedStateMachine):
     def violation(self, creator, go):
         if go:  # rare: a few violations ban a creator for good and end most paths
             self.attempt(sanctions.record, creator_id=self.creators[creator], evidence="私下接广告")
+
+    @rule(mcn=st.integers(0, 1), creator=st.integers(0, 2), release=SOMETIMES)
+    def sign(self, mcn, creator, release):
+        """An MCN signs a creator, or releases one; the model of who signs whom follows what succeeded."""
+        mcn, creator = self.mcns[mcn], self.creators[creator]
+        if release:
+            if self.attempt(
+                agencies.release, mcn_id=mcn, creator_id=creator, wrong_actor=self.signed.get(creator) != mcn
+            ):
+                del self.signed[creator]
+        elif self.attempt(agencies.sign, mcn_id=mcn, creator_id=creator, wrong_actor=creator in self.signed):
+            self.signed[creator] = mcn
+
+    @rule(role=st.sampled_from([Role.CLIENT, Role.CREATOR]), index=st.integers(0, 2), reopen=SOMETIMES, go=SOMETIMES)
+    def close(self, role, index, reopen, go):
+        """关闭星图, and reopening: rarer than the order steps, since a closed account ends its paths."""
+        if not (go or reopen):
+            return
+        parties = self.clients if role is Role.CLIENT else self.creators
+        account_id = parties[index % len(parties)]
+        if reopen:
+            self.attempt(accounts.reopen, role=role, account_id=account_id)
+        else:
+            self.attempt(accounts.close, role=role, account_id=account_id, reason="不再使用星图")
 
     @rule(step=st.sampled_from(STEPS))
     def wait(self, step):
@@ -254,7 +309,9 @@ class Marketplace(RuleBasedStateMachine):
     def check_trail(self, order: Order, trail: list[OrderEvent]) -> None:
         """Only the order's own parties acted on it, and its audit trail replays to its row."""
         for event in trail:
-            if event.actor_role is not Role.SYSTEM:
+            if event.actor_role is Role.MCN:  # when it acted, ``attempt`` held it to signing the creator
+                assert event.actor_id in self.mcns, f"order {order.id}: {event.event} by an unknown MCN"
+            elif event.actor_role is not Role.SYSTEM:
                 assert event.actor_id == party_of(order, event.actor_role), (
                     f"order {order.id}: {event.event} by a non-party"
                 )
