@@ -202,3 +202,36 @@ def test_violations_through_the_task_api(start_worker, xingtu_cli, webhook, db):
     assert call("record_violation", creator_id=1, evidence="")["error"]["code"] == "invalid_evidence"
     webhook.wait_for(lambda: sum(k.endswith(":sanction_applied:creator") for k in webhook.keys()) == 2, WAIT,
                      "both sanction_applied SMS")  # fmt: skip
+
+
+def test_accounts_and_an_mcn_through_the_task_api(start_worker, xingtu_cli, webhook, db):
+    """Closing and reopening through the task API, and an MCN accepting and cancelling for its creator:
+    the answers are the CLI's JSON, and the MCN hears what its creator hears."""
+    start_worker()
+    parties(xingtu_cli)
+    assert xingtu_cli("mcn", "add", "--name", "无忧传媒", "--phone", "13700000003").returncode == 0
+    assert xingtu_cli("mcn", "sign", 1, "--creator", 1).returncode == 0
+    order = call("publish_order", client_id=1, creator_id=1, title="春季上新", amount_fen=999)
+    oid = order["id"]
+    assert call("accept_order", order_id=oid, mcn_id=1)["status"] == "accepted"
+    refused = call("close_account", creator_id=1, reason="转行")
+    assert refused["error"]["code"] == "open_orders" and str(oid) in refused["error"]["message"]
+    asked = call("request_cancellation", order_id=oid, mcn_id=1, reason="达人档期冲突")
+    assert asked["cancellation"]["initiator"] == "creator"
+    done = call("respond_to_cancellation", order_id=oid, client_id=1, answer="confirm")
+    assert (done["status"], done["cancel_reason"], done["client_refund_fen"]) == ("cancelled", "creator_cancelled", 999)
+    closed = call("close_account", creator_id=1, reason="转行")
+    assert (closed["status"], closed["record"]["cancelled_by_creator"], closed["mcn_id"]) == ("closed", 1, 1)
+    assert call("publish_order", client_id=1, creator_id=1, title="t", amount_fen=100)["error"]["code"] == (
+        "creator_closed"
+    )
+    assert call("reopen_account", creator_id=1)["status"] == "active"
+    assert call("close_account", client_id=1, reason="品牌停止投放")["closed_at"] is not None
+    assert call("reopen_account", client_id=1, mcn_id=1)["error"]["code"] == "invalid_arguments"
+    wanted = {f"order-{oid}:{kind}:{role}" for kind in ("order_published", "order_cancelled")
+              for role in ("creator", "mcn")} | {f"request-{asked['cancellation']['id']}:cancellation_requested:client"}  # fmt: skip
+    webhook.wait_for(lambda: wanted <= set(webhook.keys()), WAIT, "the order's SMS, MCN copies included")
+    webhook.wait_for(lambda: sum(":account_" in k for k in webhook.keys()) == 3, WAIT, "account_closed/reopened")
+    with db() as session:
+        mcn_rows = session.scalars(select(Notification).where(Notification.recipient_role == "mcn")).all()
+    assert {n.phone for n in mcn_rows} == {"+8613700000003"}

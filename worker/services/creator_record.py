@@ -96,7 +96,11 @@ def ranked(
     if sort in ("acceptance_rate", "completed"):
         aggregate = _aggregate()
         rate = _with_rate(aggregate)
-        keys = (rate.is_(None), rate.desc()) if sort == "acceptance_rate" else (aggregate.c.completed.desc(),)
+        keys = (
+            (rate.is_(None), rate.desc())
+            if sort == "acceptance_rate"
+            else (func.coalesce(aggregate.c.completed, 0).desc(),)
+        )
         query = (
             select(Creator, aggregate, rate)
             .outerjoin(aggregate, aggregate.c.creator_id == Creator.id)
