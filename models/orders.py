@@ -69,7 +69,7 @@ class Order(Base):
             name="completed_after_upload",
         ),
         Index("ix_orders_status_id", "status", "id"),
-        # Everything the creator record counts (``worker.services.records_of``), so it is read from the
+        # Everything the creator record counts (``worker.services.creator_record``), so it is read from the
         # index alone; it serves the foreign key's look-ups by creator too.
         Index("ix_orders_creator_record", "creator_id", "status", "cancel_reason", "accepted_at"),
         # Due-timer indexes hold only rows that can still become due, in the order a claim reads them.

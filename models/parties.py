@@ -46,7 +46,7 @@ class Creator(Party, Base):
     ``suspended_until`` is the end of a suspension that has not been lifted: set while ``suspended``,
     and kept while ``closed`` when a suspension was running, so that reopening knows whether it still
     runs. ``closed_at`` is set exactly while closed. ``followers`` and ``average_plays`` are synced from
-    Douyin; the rest of what brands see is computed from the orders (``worker.services.records_of``).
+    Douyin; the rest of what brands see is computed from the orders (``worker.services.creator_record``).
     """
 
     __tablename__ = "creators"
