@@ -1,10 +1,12 @@
 """``make bench``: the scan against its floor and its peer on both databases, the no-op scan, outbox
-dispatch against bare Celery, lateness under a running worker. Prints a table; writes
+dispatch against bare Celery, lateness under a running worker, the creator record at scale
+(``bench.record``). Prints a table; writes
 bench/results/results.json and bench/results/scan.png; the last line reads
 ``project/floor: postgresql=R sqlite=R``.
 
 BENCH_ORDERS and BENCH_DUE scale the main run (1,000,000 and 100,000); BENCH_PLOT_DUE lists the sizes
-of the plot (10000,100000,1000000). Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL).
+of the plot (10000,100000,1000000); BENCH_RECORD_CREATORS and BENCH_RECORD_ORDERS the record's
+(20000 and 1000000). Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL).
 """
 
 import json
@@ -12,7 +14,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import dispatch, lateness, scan
+from bench import dispatch, lateness, record, scan
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
 DUE = int(os.environ.get("BENCH_DUE", "100000"))
@@ -30,7 +32,7 @@ def machine() -> str:
 def main() -> None:
     print(f"machine: {machine()}; {ORDERS:,} orders of which {DUE:,} due", flush=True)
     results = {"machine": machine(), "orders": ORDERS, "due": DUE, "scan": {}, "plot": {}, "noop_ms": {},
-               "dispatch": {}, "lateness": {}}  # fmt: skip
+               "dispatch": {}, "lateness": {}, "record": {"creators": record.CREATORS, "orders": record.ORDERS}}  # fmt: skip
     for backend in BACKENDS:
         results["scan"][backend] = {c: scan.run(c, backend, ORDERS, DUE) for c in scan.CONTENDERS}
         results["noop_ms"][backend] = scan.noop_scan_ms(backend, ORDERS)
@@ -39,6 +41,7 @@ def main() -> None:
         }
         results["dispatch"][backend] = dispatch.project(backend)
         results["lateness"][backend] = lateness.measure(backend)
+        results["record"][backend] = record.measure(backend)
         print(f"{backend}: done", flush=True)
     results["dispatch"]["bare_celery"] = dispatch.bare_celery()
     RESULTS.mkdir(exist_ok=True)
@@ -89,6 +92,9 @@ def report(results: dict) -> None:
         print(f"dispatch, {backend}: {rate:,.0f} notifications/s vs bare Celery no-op {bare:,.0f} tasks/s"
               f" = {rate / bare:.1f}x; lateness p50 {late['p50']:.2f} s, p99 {late['p99']:.2f} s"
               f" (scan every {late['interval']} s)")  # fmt: skip
+    print()
+    record.report(results["record"])
+    print()
     ratios = {b: results["scan"][b]["project"]["rate"] / results["scan"][b]["floor"]["rate"] for b in BACKENDS}
     print(f"project/floor: postgresql={ratios['postgresql']:.2f} sqlite={ratios['sqlite']:.2f}")
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def run(connection, dialect: str, sql: str) -> None:
     connection.exec_driver_sql(sql.replace("%", "%%") if dialect == "postgresql" else sql)
 
 
+def parties(connection, dialect: str, table: str, count: int) -> None:
+    """``count`` parties with ids 1 to ``count``, registered a day before NOW."""
+    run(
+        connection,
+        dialect,
+        f"INSERT INTO {table} (name, phone, created_at) SELECT 'p' || g, '+86139' || (10000000 + g),"
+        f" {instant(dialect, '-86400')} FROM ({numbers(dialect, count)}) AS n",
+    )
+
+
 def seed(url: str, orders: int, due: int) -> None:
     """``orders`` pending orders, every ``orders // due``-th of them past its acceptance deadline (spread
     over the last hour), the rest due tomorrow with a reminder still to come."""
@@ -50,12 +61,7 @@ def seed(url: str, orders: int, due: int) -> None:
     remind = instant(dialect, "79200 + g % 3600")
     with engine.begin() as connection:
         for table in ("clients", "creators"):
-            run(
-                connection,
-                dialect,
-                f"INSERT INTO {table} (name, phone, created_at) SELECT 'p' || g, '+86139' || (10000000 + g),"
-                f" {instant(dialect, '-86400')} FROM ({numbers(dialect, PARTIES)}) AS n",
-            )
+            parties(connection, dialect, table, PARTIES)
         run(
             connection,
             dialect,
@@ -83,14 +89,20 @@ def _schema_fingerprint() -> str:
 
 def template(backend: str, orders: int, due: int) -> str:
     """A seeded database for this size and schema, made once and reused."""
-    name = f"xingtu_bench_{_schema_fingerprint()}_{orders}_{due}"
+    return cached(backend, f"{orders}_{due}", lambda url: seed(url, orders, due))
+
+
+def cached(backend: str, label: str, seed_with: Callable[[str], None]) -> str:
+    """The database ``seed_with(url)`` fills, made once per label and schema and reused: seeding a
+    million rows takes far longer than copying them."""
+    name = f"xingtu_bench_{_schema_fingerprint()}_{label}"
     if backend == "sqlite":
         path = WORK / f"{name}.db"
         if not path.exists():
             WORK.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".partial")
             partial.unlink(missing_ok=True)
-            seed(f"sqlite:///{partial}", orders, due)
+            seed_with(f"sqlite:///{partial}")
             partial.rename(path)
         return f"sqlite:///{path}"
     admin = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
@@ -99,7 +111,7 @@ def template(backend: str, orders: int, due: int) -> str:
         if not exists:  # a partial one is what an interrupted earlier seeding left behind
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}_partial" WITH (FORCE)')
             connection.exec_driver_sql(f'CREATE DATABASE "{name}_partial"')
-            seed(_postgres(f"{name}_partial"), orders, due)
+            seed_with(_postgres(f"{name}_partial"))
             connection.exec_driver_sql(f'ALTER DATABASE "{name}_partial" RENAME TO "{name}"')
     admin.dispose()
     return _postgres(name)

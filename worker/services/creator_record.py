@@ -2,8 +2,10 @@
 went, and the acceptance rate, computed by aggregate SQL.
 
 Everything counted is in ``ix_orders_creator_record`` (creator, status, cancel reason, accepted), so one
-creator's record is an index range read and a ranking over every creator one pass over that index,
-never over the orders table. The acceptance rate is ``accepted / (accepted + declined + expired)``,
+creator's record is an index-only range read. A ranking over every creator is one aggregate pass over
+the orders: SQLite reads it from that index; PostgreSQL, at its default ``random_page_cost`` of 4, prefers
+a sequential scan with a hash aggregate (on SSDs, the usual 1.1 makes it read the index, about 3 times
+faster at 1,000,000 orders). The acceptance rate is ``accepted / (accepted + declined + expired)``,
 rounded half up to 4 decimals, in integer arithmetic (units of 0.0001), so the order ``creator list``
 sorts by is exactly the figure it shows, on SQLite and PostgreSQL alike.
 """
@@ -83,6 +85,14 @@ def _records_of(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any
     return {row.creator_id: _as_record(row) for row in rows}
 
 
+def _bounded(query, limit: int | None):
+    """At most ``limit`` rows, streamed in batches when there may be more than one batch of them. A
+    short list is read at once: streaming is a server-side cursor on PostgreSQL, planned for its first
+    rows and without parallel workers, which makes a ranking of every creator slower."""
+    query = query.limit(limit)
+    return query if limit is not None and limit <= BATCH else query.execution_options(yield_per=BATCH)
+
+
 SORTS = ("followers", "average_plays", "acceptance_rate", "completed")
 
 
@@ -107,12 +117,12 @@ def ranked(
             .where(*where)
             .order_by(*keys, Creator.id)
         )
-        for row in session.execute(query.limit(limit).execution_options(yield_per=BATCH)):
+        for row in session.execute(_bounded(query, limit)):
             yield row.Creator, _as_record(row)
         return
     keys = {None: (), "followers": (Creator.followers.desc(),), "average_plays": (Creator.average_plays.desc(),)}[sort]
-    query = select(Creator).where(*where).order_by(*keys, Creator.id).limit(limit)
-    for batch in session.scalars(query.execution_options(yield_per=BATCH)).partitions():
+    query = select(Creator).where(*where).order_by(*keys, Creator.id)
+    for batch in session.scalars(_bounded(query, limit)).partitions(BATCH):
         records = _records_of(session, [creator.id for creator in batch])
         for creator in batch:
             yield creator, records.get(creator.id, dict(EMPTY))
