@@ -50,7 +50,7 @@ PARTIAL = {
         ("ix_cancellation_requests_due", ["respond_by", "id"], "status = 'open'", False),
     ],
 }
-APPEND_ONLY = ("order_events", "creator_events", "client_events")
+APPEND_ONLY = ("order_events", "creator_events")  # the trails rebuilt here; client_events is new
 
 
 def _sqlite() -> bool:

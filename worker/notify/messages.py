@@ -130,7 +130,7 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
         view["cause"] = _cause(params)
     if "sanction" in params:
         view["penalty"] = PENALTY[Sanction(params["sanction"])].format_map(view)
-    if "status" in params:
+    if kind is Kind.ACCOUNT_REOPENED:
         view["standing"] = STANDING[params["status"]].format_map(view)
     view["response"] = f"，理由：{params['response']}" if params.get("response") else ""
     return TEMPLATES[kind].format_map(view)

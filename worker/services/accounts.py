@@ -11,6 +11,7 @@ from datetime import datetime
 
 from models import Client, ClientEvent, Creator, CreatorEvent
 from models.states import (
+    ClientEventKind,
     ClientStatus,
     CreatorEventKind,
     CreatorStatus,
@@ -23,7 +24,7 @@ from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.errors import InvalidInput
 from worker.formats import validation
-from worker.services import cancellation, locking, timers
+from worker.services import cancellation, locking
 from worker.services.records import SYSTEM, Actor, Records, jsonable, subject
 from worker.settings import Settings
 
@@ -47,17 +48,13 @@ def close(
     reason = validation.reason(reason)
     account = _lock(session, role, account_id, now)
     rules.ensure_can_close(role, account)
-    orders = locking.lock_open_orders(session, role, account_id)
-    policy = settings.cancel_timeout_policy
-    # A request that silence has already settled counts as settled before anything is judged.
-    if any([timers.apply_due(session, order, now, policy) for order in orders if order.status is OrderStatus.ACCEPTED]):
-        session.keep_applied_timers()
-        orders = locking.lock_open_orders(session, role, account_id)
-    accepted = [order.id for order in orders if order.status is OrderStatus.ACCEPTED]
-    rules.ensure_none_in_production(role, account, accepted)
+    orders = locking.lock_open_orders(session, role, account_id, now, settings.cancel_timeout_policy)
+    rules.ensure_none_in_production(
+        role, account, [order.id for order in orders if order.status is OrderStatus.ACCEPTED]
+    )
     ended = cancellation.end_pending(
-        session, settings, orders, initiator=role, actor=Actor(role, account_id), reason=reason,
-        event=ENDED_ON_CLOSING[role], now=now,
+        session, orders, initiator=role, actor=Actor(role, account_id), reason=reason, event=ENDED_ON_CLOSING[role],
+        now=now,
     )  # fmt: skip
     if role is Role.CREATOR:  # a suspension running now is kept, for reopening to find
         account.status = CreatorStatus.CLOSED
@@ -76,19 +73,30 @@ def reopen(session: UnitOfWork, settings: Settings, *, role: Role, account_id: i
     closed has not ended, and active otherwise."""
     account = _lock(session, role, account_id, now)
     rules.ensure_can_reopen(role, account)
+    account.closed_at = None
     if role is Role.CREATOR:
         account.status = rules.standing_on_reopen(account.suspended_until, now)
-        if account.status is CreatorStatus.ACTIVE:
-            account.suspended_until = None
+        if account.status is CreatorStatus.ACTIVE and account.suspended_until is not None:
+            # It ended while the account was closed, where the scan lifts nothing: its end is recorded now.
+            ended, account.suspended_until = account.suspended_until, None
+            records = Records()
+            records.creator_event(
+                account.id, now, SYSTEM, CreatorEventKind.SUSPENSION_LIFTED, suspended_until=ended, while_closed=True
+            )
+            records.write(session)
+        standing = {"status": account.status, "suspended_until": account.suspended_until}
     else:
         account.status = ClientStatus.ACTIVE
-    account.closed_at = None
-    standing = {"status": account.status, "suspended_until": getattr(account, "suspended_until", None)}
+        standing = {"status": account.status, "suspended_until": None}
     _record(session, role, account, now, NotificationKind.ACCOUNT_REOPENED, standing, **standing)
     return account
 
 
-TRAILS = {Role.CLIENT: (ClientEvent, "client_id"), Role.CREATOR: (CreatorEvent, "creator_id")}
+# Each account's trail, and the names of its steps there (the same as the SMS kinds').
+TRAILS = {
+    Role.CLIENT: (ClientEvent, "client_id", ClientEventKind),
+    Role.CREATOR: (CreatorEvent, "creator_id", CreatorEventKind),
+}
 
 
 def _record(
@@ -96,9 +104,9 @@ def _record(
 ) -> None:
     """The step in the account's own trail (the account acting), and its SMS to the account, keyed by
     that trail event (an account may close and reopen many times)."""
-    model, column = TRAILS[role]
+    model, column, steps = TRAILS[role]
     event = model(
-        **{column: account.id}, at=now, actor_role=role, actor_id=account.id, event=kind.value,
+        **{column: account.id}, at=now, actor_role=role, actor_id=account.id, event=steps[kind.name].value,
         details=jsonable(details),
     )  # fmt: skip
     session.add(event)

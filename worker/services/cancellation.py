@@ -14,7 +14,7 @@ from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.errors import InvalidInput
 from worker.formats import validation
-from worker.services import locking, settlement, timers
+from worker.services import locking, settlement
 from worker.services.records import Actor, Records, subject
 from worker.settings import Settings
 
@@ -169,7 +169,6 @@ def cancel_pending(
 
 def end_pending(
     session: UnitOfWork,
-    settings: Settings,
     orders: list[Order],
     *,
     initiator: Role,
@@ -178,19 +177,14 @@ def end_pending(
     event: OrderEventKind,
     now: datetime,
 ) -> list[int]:
-    """Cancel at once those of a party's locked ``orders`` that are pending, for the party
-    (``initiator``): when it closes its account, or when a sanction declines for a creator. An order whose
-    acceptance window had already closed expires instead, as the scan would have had it. The ids of the
-    orders cancelled here."""
-    ended = []
-    for order in orders:
-        if order.status is not OrderStatus.PENDING:
-            continue
-        if timers.apply_due(session, order, now, settings.cancel_timeout_policy):
-            continue
+    """Cancel at once those of a party's ``orders`` that are pending, for the party (``initiator``): when
+    it closes its account, or when a sanction declines for a creator. The orders come locked, with their
+    due timers applied (``locking.lock_open_orders``), so an order whose acceptance window had closed has
+    expired instead. The ids of the orders cancelled here."""
+    ended = [order for order in orders if order.status is OrderStatus.PENDING]
+    for order in ended:
         cancel_pending(session, order, initiator=initiator, actor=actor, reason=reason, now=now, event=event)
-        ended.append(order.id)
-    return ended
+    return [order.id for order in ended]
 
 
 def _cancel(

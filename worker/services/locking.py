@@ -82,19 +82,29 @@ def lock_client(session: UnitOfWork, client_id: int, *, shared: bool = False) ->
     return found
 
 
-def lock_open_orders(session: UnitOfWork, role: Role, party_id: int) -> list[Order]:
-    """A party's pending and accepted orders, row-locked in id order, with their requests."""
-    column = Order.client_id if role is Role.CLIENT else Order.creator_id
-    return list(
-        session.scalars(
-            select(Order)
-            .where(column == party_id, Order.status.in_([OrderStatus.PENDING, OrderStatus.ACCEPTED]))
-            .order_by(Order.id)
-            .options(selectinload(Order.requests))
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
+OPEN = (OrderStatus.PENDING, OrderStatus.ACCEPTED)
+
+
+def lock_open_orders(
+    session: UnitOfWork, role: Role, party_id: int, now: datetime, policy: TimeoutPolicy, *, statuses=OPEN
+) -> list[Order]:
+    """A party's orders in ``statuses`` (pending and accepted), row-locked in id order, with their
+    requests, after applying every timer of them that is due at ``now``: what is left is what the
+    party's action may judge."""
+    column = {Role.CLIENT: Order.client_id, Role.CREATOR: Order.creator_id}[role]
+    statement = (
+        select(Order)
+        .where(column == party_id, Order.status.in_(statuses))
+        .order_by(Order.id)
+        .options(selectinload(Order.requests))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )
+    orders = list(session.scalars(statement))
+    if any([timers.apply_due(session, order, now, policy) for order in orders]):
+        session.keep_applied_timers()
+        orders = list(session.scalars(statement))
+    return orders
 
 
 @dataclass(frozen=True)

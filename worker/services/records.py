@@ -9,15 +9,13 @@ writes ``order_cancelled`` in ``worker.services.settlement``.
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, insert, literal, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from models import Client, ClientEvent, Creator, CreatorEvent, LedgerEntry, Mcn, Notification, OrderEvent
+from models import Client, Creator, CreatorEvent, LedgerEntry, Mcn, Notification, OrderEvent
 from models.states import (
-    ClientEventKind,
     CreatorEventKind,
     LedgerKind,
     NotificationKind,
@@ -59,11 +57,6 @@ def jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, datetime) else value for key, value in details.items()}
 
 
-def _party_event(now: datetime, actor: Actor, event: StrEnum, details: dict[str, Any]) -> dict[str, Any]:
-    details = jsonable(details)
-    return {"at": now, "actor_role": actor.role, "actor_id": actor.id, "event": event.value, "details": details}
-
-
 @dataclass
 class Records:
     """Rows to write, collected while a use case runs. ``phones`` holds each recipient's phone by
@@ -75,7 +68,6 @@ class Records:
     ledger: list[dict] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
     creator_events: list[dict] = field(default_factory=list)
-    client_events: list[dict] = field(default_factory=list)
 
     @classmethod
     def for_orders(cls, session: Session, orders: Iterable[Any]) -> "Records":
@@ -175,17 +167,21 @@ class Records:
     def creator_event(
         self, creator_id: int, now: datetime, actor: Actor, event: CreatorEventKind, **details: Any
     ) -> None:
-        self.creator_events.append({"creator_id": creator_id, **_party_event(now, actor, event, details)})
-
-    def client_event(self, client_id: int, now: datetime, actor: Actor, event: ClientEventKind, **details: Any) -> None:
-        self.client_events.append({"client_id": client_id, **_party_event(now, actor, event, details)})
+        self.creator_events.append(
+            {
+                "creator_id": creator_id,
+                "at": now,
+                "actor_role": actor.role,
+                "actor_id": actor.id,
+                "event": event.value,
+                "details": jsonable(details),
+            }
+        )
 
     def write(self, session: UnitOfWork) -> None:
         """Insert the rows, and tell the unit of work how many notifications it now holds, so the caller
         can have them sent once the transaction has committed."""
-        trails = ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events),
-                  (ClientEvent, self.client_events))  # fmt: skip
-        for model, rows in trails:
+        for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
             if rows:
                 session.execute(insert(model), rows)
         if self.notifications:

@@ -9,7 +9,7 @@ by a sanctioned creator, not finishing work under way; either side may still can
 from datetime import datetime
 
 from models import Violation
-from models.states import CreatorEventKind, CreatorStatus, NotificationKind, OrderEventKind, Role
+from models.states import CreatorEventKind, CreatorStatus, NotificationKind, OrderEventKind, OrderStatus, Role
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
 from worker.formats import validation
@@ -54,7 +54,10 @@ def _decline_pending(
     session: UnitOfWork, settings: Settings, creator_id: int, until: datetime | None, now: datetime
 ) -> None:
     reason = "达人账号已被永久封禁" if until is None else f"达人账号封禁中，{local_time(until)}前无法接单"
+    pending = locking.lock_open_orders(
+        session, Role.CREATOR, creator_id, now, settings.cancel_timeout_policy, statuses=(OrderStatus.PENDING,)
+    )
     cancellation.end_pending(
-        session, settings, locking.lock_open_orders(session, Role.CREATOR, creator_id), initiator=Role.CREATOR,
-        actor=SYSTEM, reason=reason, event=OrderEventKind.DECLINED_FOR_SANCTION, now=now,
+        session, pending, initiator=Role.CREATOR, actor=SYSTEM, reason=reason,
+        event=OrderEventKind.DECLINED_FOR_SANCTION, now=now,
     )  # fmt: skip

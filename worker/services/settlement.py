@@ -83,11 +83,10 @@ def record_cancellations(
         auto_confirmed=json_bool(ending.status == inline(RequestStatus.AUTO_CONFIRMED)),
         creator_payout_fen=Order.creator_payout_fen, client_refund_fen=Order.client_refund_fen,
     )  # fmt: skip
-    signed = aliased(Creator)  # the creator again, to reach the MCN signing them, if one does
-    recipients = (
+    recipients = (  # each recipient its own SELECT of the UNION: the MCN's only for creators one signs
         (Role.CREATOR, cancelled.join(Creator, Creator.id == Order.creator_id), Creator, Order.creator_id),
         (Role.CLIENT, cancelled.join(Client, Client.id == Order.client_id), Client, Order.client_id),
-        (Role.MCN, cancelled.join(signed, signed.id == Order.creator_id).join(Mcn, Mcn.id == signed.mcn_id), Mcn,
+        (Role.MCN, cancelled.join(Creator, Creator.id == Order.creator_id).join(Mcn, Mcn.id == Creator.mcn_id), Mcn,
          Mcn.id),
     )  # fmt: skip
     told = [
