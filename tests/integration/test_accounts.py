@@ -475,8 +475,11 @@ def test_reopening_finds_the_suspension_still_running_or_over(market, at, status
     assert market.account(Creator, creator).violation_count == 2
     standing = {"status": status.value, "suspended_until": until and until.isoformat()}
     # A suspension that ended while closed, where the scan lifts nothing, is recorded as lifted on reopening.
-    lifted = [] if until else [("suspension_lifted", Role.SYSTEM, None,
-                                {"suspended_until": ENDS.isoformat(), "while_closed": True}, at)]
+    lifted = (
+        []
+        if until
+        else [("suspension_lifted", Role.SYSTEM, None, {"suspended_until": ENDS.isoformat(), "while_closed": True}, at)]
+    )
     assert trail(market, Role.CREATOR, creator)[-3 + bool(until):] == [
         ("account_closed", Role.CREATOR, creator, {"reason": "不再使用星图", "cancelled_orders": []},
          SUSPENDED_AT + HOUR),
