@@ -149,22 +149,10 @@ def cancel_pending(
     now: datetime,
     event: OrderEventKind | None = None,
 ) -> Order:
-    """Cancel a pending order at once: the client cancels, or the creator declines (also when a
-    sanction declines for them). Recorded as a request confirmed at once, so the initiator and reason
-    are kept like any other."""
-    req = CancellationRequest(
-        initiator=initiator,
-        reason=reason,
-        status=RequestStatus.CONFIRMED,
-        requested_at=now,
-        respond_by=None,
-        compensation_fen=0,
-        resolved_at=now,
-    )
-    order.requests.append(req)
-    session.flush()
+    """Cancel a pending order at once: the client cancels, or the creator declines."""
     event = event or (OrderEventKind.DECLINED if initiator is Role.CREATOR else OrderEventKind.CANCELLED)
-    return _cancel(session, order, req, actor, event, now)
+    end_pending(session, [order], initiator=initiator, actor=actor, reason=reason, event=event, now=now)
+    return order
 
 
 def end_pending(
@@ -177,25 +165,40 @@ def end_pending(
     event: OrderEventKind,
     now: datetime,
 ) -> list[int]:
-    """Cancel at once those of a party's ``orders`` that are pending, for the party (``initiator``): when
-    it closes its account, or when a sanction declines for a creator. The orders come locked, with their
-    due timers applied (``locking.lock_open_orders``), so an order whose acceptance window had closed has
-    expired instead. The ids of the orders cancelled here."""
+    """Cancel at once those of the locked ``orders`` that are pending, for ``initiator``'s side: one
+    order cancelled or declined by its party, or all of a party's when it closes its account or a
+    sanction declines for a creator (their due timers applied first by ``locking.lock_open_orders``, so an
+    order whose acceptance window had closed has expired instead). Each is recorded as a request
+    confirmed at once, so the initiator and reason are kept like any other; their records are written
+    for all of them together. The ids of the orders cancelled here."""
     ended = [order for order in orders if order.status is OrderStatus.PENDING]
     for order in ended:
-        cancel_pending(session, order, initiator=initiator, actor=actor, reason=reason, now=now, event=event)
+        req = CancellationRequest(
+            initiator=initiator, reason=reason, status=RequestStatus.CONFIRMED, requested_at=now, respond_by=None,
+            compensation_fen=0, resolved_at=now,
+        )  # fmt: skip
+        order.requests.append(req)
+        _settle(order, req, now)
+    if ended:
+        session.flush()
+        settlement.record_cancellations(session, now, [order.id for order in ended], actor=actor, event=event)
     return [order.id for order in ended]
 
 
 def _cancel(
     session: UnitOfWork, order: Order, req: CancellationRequest, actor: Actor, event: OrderEventKind, now: datetime
 ) -> Order:
-    cause = rules.cancel_reason(req.initiator, order.status)
-    for column, value in settlement.cancelled_columns(order.amount_fen, req.compensation_fen, cause, now).items():
-        setattr(order, column, value)
+    _settle(order, req, now)
     session.flush()
     settlement.record_cancellations(session, now, [order.id], actor=actor, event=event)
     return order
+
+
+def _settle(order: Order, req: CancellationRequest, now: datetime) -> None:
+    """The order's columns once cancelled by ``req`` (its frozen quote paid to the creator)."""
+    cause = rules.cancel_reason(req.initiator, order.status)
+    for column, value in settlement.cancelled_columns(order.amount_fen, req.compensation_fen, cause, now).items():
+        setattr(order, column, value)
 
 
 def _close(
