@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -109,6 +110,9 @@ class Settings:
     sms_webhook_url: str = _setting("XINGTU_SMS_WEBHOOK_URL", _url("https://sms.example.com/send"), "")
     sms_webhook_secret: str = _setting("XINGTU_SMS_WEBHOOK_SECRET", _text, "", secret=True)
     sms_webhook_timeout: timedelta = _setting("XINGTU_SMS_WEBHOOK_TIMEOUT", _duration(), timedelta(seconds=10))
+    # The template registry of a provider that takes templates only (``worker.notify.templates``).
+    sms_templates: Path | None = _setting("XINGTU_SMS_TEMPLATES", lambda text: Path(text.strip()), None)
+    sms_variable_max: int = _setting("XINGTU_SMS_VARIABLE_MAX", _int_between(1, 500), 35)
     metrics_port: int | None = _setting("XINGTU_METRICS_PORT", _int_between(1, 65_535), None)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from worker.cli.context import App, unavailable
 from worker.cli.orders import order
 from worker.cli.parties import client, creator, mcn
 from worker.cli.run import worker
+from worker.cli.sms import sms
 from worker.cli.violations import violation
 from worker.errors import XingtuError
 
@@ -32,7 +33,7 @@ def cli(app: App, as_json: bool) -> None:
     app.as_json = as_json
 
 
-for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, status, worker):
+for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, sms, status, worker):
     cli.add_command(command)
 
 

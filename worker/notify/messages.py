@@ -8,6 +8,7 @@ use the values instead. Params are JSON: instants ISO 8601 UTC, money in fen, st
 
 from collections.abc import Callable
 from datetime import datetime
+from string import Formatter
 from typing import Any
 
 from models.states import CancelReason, Role, Sanction, TimeoutPolicy
@@ -30,7 +31,7 @@ TEMPLATES = {
     Kind.ORDER_COMPLETED: "【星图】任务《{title}》已完成，{amount}元已结算给您。",
     Kind.SANCTION_APPLIED: "【星图】您的账号因私下接单（第{violation_number}次违规），{penalty}。",
     Kind.SANCTION_LIFTED: "【星图】您的账号封禁已于{suspended_until}到期，现已恢复接单。",
-    Kind.ACCOUNT_CLOSED: "【星图】您的星图账号已关闭，原因：{reason}{cancelled}。如需恢复，可申请重新开通。",
+    Kind.ACCOUNT_CLOSED: "【星图】您的星图账号已关闭，原因：{reason}。{cancelled}如需恢复，可申请重新开通。",
     Kind.ACCOUNT_REOPENED: "【星图】您的星图账号已重新开通{standing}。",
 }
 
@@ -96,7 +97,7 @@ SHOWN: dict[str, tuple[str, Callable[[Any], str]]] = {
     "suspended_until": ("suspended_until", _instant),
     "initiator": ("initiator", lambda role: PARTY[Role(role)]),
     "policy": ("on_silence", lambda policy: ON_SILENCE[TimeoutPolicy(policy)]),
-    "cancelled_orders": ("cancelled", lambda count: f"；{count}个待接收任务已取消" if count else ""),
+    "cancelled_orders": ("cancelled", lambda count: f"{count}个待接收任务已取消。" if count else ""),
 }
 
 
@@ -117,8 +118,19 @@ def _cause(params: dict[str, Any]) -> str:
     return cause
 
 
+def placeholders(kind: Kind) -> tuple[str, ...]:
+    """The names a ``kind``'s text shows, in order: what a provider's template fills in as variables."""
+    return tuple(dict.fromkeys(name for _, name, _, _ in Formatter().parse(TEMPLATES[kind]) if name))
+
+
 def render(kind: Kind, params: dict[str, Any]) -> str:
     """The text of a ``kind`` notification with these params: the one place every SMS is rendered."""
+    return TEMPLATES[kind].format_map(shown(kind, params))
+
+
+def shown(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
+    """Every placeholder of ``kind``'s text as it is shown (money in yuan, instants in Asia/Shanghai,
+    sentences made of several params), beside the params themselves."""
     view = dict(params)
     for key, value in params.items():
         if key in SHOWN and value is not None:
@@ -133,4 +145,4 @@ def render(kind: Kind, params: dict[str, Any]) -> str:
     if kind is Kind.ACCOUNT_REOPENED:
         view["standing"] = STANDING[params["status"]].format_map(view)
     view["response"] = f"，理由：{params['response']}" if params.get("response") else ""
-    return TEMPLATES[kind].format_map(view)
+    return view
