@@ -110,6 +110,12 @@ class Settings:
     sms_webhook_url: str = _setting("XINGTU_SMS_WEBHOOK_URL", _url("https://sms.example.com/send"), "")
     sms_webhook_secret: str = _setting("XINGTU_SMS_WEBHOOK_SECRET", _text, "", secret=True)
     sms_webhook_timeout: timedelta = _setting("XINGTU_SMS_WEBHOOK_TIMEOUT", _duration(), timedelta(seconds=10))
+    aliyun_access_key_id: str = _setting("XINGTU_ALIYUN_ACCESS_KEY_ID", str.strip, "")
+    aliyun_access_key_secret: str = _setting("XINGTU_ALIYUN_ACCESS_KEY_SECRET", str.strip, "", secret=True)
+    aliyun_sign_name: str = _setting("XINGTU_ALIYUN_SIGN_NAME", str.strip, "")
+    aliyun_endpoint: str = _setting(
+        "XINGTU_ALIYUN_ENDPOINT", _url("https://dysmsapi.aliyuncs.com"), "https://dysmsapi.aliyuncs.com"
+    )
     # The template registry of a provider that takes templates only (``worker.notify.templates``).
     sms_templates: Path | None = _setting("XINGTU_SMS_TEMPLATES", lambda text: Path(text.strip()), None)
     sms_variable_max: int = _setting("XINGTU_SMS_VARIABLE_MAX", _int_between(1, 500), 35)

@@ -154,7 +154,8 @@ def upgrade_text(result: dict[str, Any]) -> str:
 
 def dispatch_text(result: dict[str, Any]) -> str:
     return (
-        f"dispatched: {result['sent']} sent, {result['retrying']} to retry later, {result['dead']} dead,"
+        f"dispatched: {result['sent']} sent, {result['retrying']} to retry later, {result['throttled']} throttled"
+        f" by the provider, {result['dead']} dead,"
         f" {result['released']} released"
     )
 

@@ -11,8 +11,9 @@ import hmac
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from importlib import import_module
 from importlib.metadata import entry_points
 from time import monotonic
@@ -48,6 +49,16 @@ class TransientSendError(SendError):
 
 class PermanentSendError(SendError):
     """Retrying will not help; the notification ends dead."""
+
+
+class ThrottledSendError(TransientSendError):
+    """The provider is limiting sends to this number or account: a wait, never a failure, so it spends
+    no attempt. ``lifts(now)`` says when the limit is over (a provider's day rolling over), or None for
+    the usual backoff; the outbox asks it with its own clock."""
+
+    def __init__(self, message: str, lifts: Callable[[datetime], datetime | None] | None = None):
+        super().__init__(message)
+        self.lifts = lifts or (lambda now: None)
 
 
 class Sender(Protocol):
@@ -121,7 +132,13 @@ def _message_id(content: bytes) -> str | None:
     return str(found) if found else None
 
 
-BUILT_IN = {"console": ConsoleSender, "webhook": WebhookSender}
+def _aliyun(settings: Settings) -> Sender:
+    from worker.notify.aliyun import AliyunSender  # the optional extra xingtu-worker[aliyun]
+
+    return AliyunSender(settings)
+
+
+BUILT_IN = {"console": ConsoleSender, "webhook": WebhookSender, "aliyun": _aliyun}
 
 
 def load_sender(settings: Settings) -> Sender:

@@ -26,7 +26,7 @@ from worker.database.unit_of_work import transaction
 from worker.errors import InvalidState, NotFound
 from worker.formats.phones import mask
 from worker.notify.messages import render
-from worker.notify.senders import PermanentSendError, Sender, Sms, TransientSendError
+from worker.notify.senders import PermanentSendError, Sender, Sms, ThrottledSendError, TransientSendError
 from worker.services import due
 from worker.settings import Settings
 
@@ -41,10 +41,11 @@ class DispatchResult:
     retrying: int = 0
     dead: int = 0
     released: int = 0
+    throttled: int = 0  # waiting for the provider's limit to pass; no attempt spent
 
     @property
     def claimed(self) -> int:
-        return self.sent + self.retrying + self.dead + self.released
+        return self.sent + self.retrying + self.dead + self.released + self.throttled
 
     def __add__(self, other: "DispatchResult") -> "DispatchResult":
         return DispatchResult(*(a + b for a, b in zip(astuple(self), astuple(other))))
@@ -58,6 +59,7 @@ class _Outcomes:
     retrying: list[dict] = field(default_factory=list)
     dead: list[dict] = field(default_factory=list)
     released: list[dict] = field(default_factory=list)
+    throttled: list[dict] = field(default_factory=list)
 
 
 def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> timedelta:
@@ -134,6 +136,12 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
         log.warning("notification %s to %s failed for good: %s", row.id, mask(row.phone), exc)
         outcomes.dead.append({**key, "last_error": str(exc)[:1000]})
         return
+    except ThrottledSendError as exc:
+        now = clock()
+        until = exc.lifts(now) or now + backoff(row.attempts, settings.send_backoff)
+        log.warning("notification %s to %s throttled until %s: %s", row.id, mask(row.phone), until, exc)
+        outcomes.throttled.append({**key, "due_at": until, "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
+        return
     except Exception as exc:  # a transient error, or a sender bug: retried, bounded by the attempts limit
         level = logging.WARNING if isinstance(exc, TransientSendError) else logging.ERROR
         log.log(level, "notification %s to %s failed (attempt %s): %s", row.id, mask(row.phone), row.attempts, exc)
@@ -161,6 +169,7 @@ def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchRes
         "retrying": {"status": Status.PENDING},
         "dead": {"status": Status.DEAD},
         "released": {"status": Status.PENDING, "due_at": now, "attempts": table.c.attempts - 1},
+        "throttled": {"status": Status.PENDING, "attempts": table.c.attempts - 1},
     }
     for name, values in changes.items():
         rows = getattr(outcomes, name)

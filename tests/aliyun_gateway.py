@@ -1,0 +1,132 @@
+"""A real HTTP server on 127.0.0.1 that plays Aliyun SMS (Dysmsapi 2017-05-25) for the official SDK.
+
+It checks each request as Aliyun does: the ``ACS3-HMAC-SHA256`` signature, recomputed here from the
+published algorithm (canonical request: method, path, the query sorted and percent-encoded with only
+``-_.~`` left as they are, the signed headers as ``name:value`` lines, their names joined by ``;``, the
+hex SHA-256 of the body; string to sign: the algorithm's name and the hex SHA-256 of the canonical
+request; signature: hex HMAC-SHA256 keyed by the AccessKey secret), so a wrong key fails. It answers
+with Aliyun's own bodies: ``{"Code": "OK", "BizId": ...}`` on success, HTTP 200 with another ``Code`` for
+a business error, or whatever status the test asks for.
+"""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, urlsplit
+
+ACCESS_KEY_ID = "LTAI-test-key-id"
+ACCESS_KEY_SECRET = "test-secret-of-the-access-key"
+
+
+@dataclass
+class SendSms:
+    """One SendSms call as the gateway received and judged it."""
+
+    query: dict[str, str]
+    headers: dict[str, str]
+    signature_ok: bool
+    biz_id: str | None = None
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return json.loads(self.query["TemplateParam"])
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    code: str = "OK"
+    delay: float = 0.0
+
+
+def canonical_query(query: str) -> str:
+    pairs = sorted(parse_qsl(query, keep_blank_values=True))
+    return "&".join(f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}" for name, value in pairs)
+
+
+def acs3_signature(secret: str, method: str, path: str, query: str, headers: dict[str, str], signed: list[str],
+                   body: bytes) -> str:  # fmt: skip
+    lines = "".join(f"{name}:{headers[name].strip()}\n" for name in signed)
+    canonical = "\n".join(
+        [method, path or "/", canonical_query(query), lines, ";".join(signed), hashlib.sha256(body).hexdigest()]
+    )
+    to_sign = "ACS3-HMAC-SHA256\n" + hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class AliyunGateway:
+    secret: str = ACCESS_KEY_SECRET
+    received: list[SendSms] = field(default_factory=list)
+    # (the call) -> the answer; every call succeeds unless told otherwise
+    respond: object = lambda call: Answer()
+
+    def __post_init__(self):
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _judge(self, method: str, target: str, headers: dict[str, str], body: bytes) -> SendSms:
+        url = urlsplit(target)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        algorithm, _, fields = headers.get("authorization", "").partition(" ")
+        parts = dict(part.split("=", 1) for part in fields.split(",") if "=" in part)
+        signed = parts.get("SignedHeaders", "").split(";")
+        ok = (
+            algorithm == "ACS3-HMAC-SHA256"
+            and parts.get("Credential") == ACCESS_KEY_ID
+            and all(name in headers for name in signed)
+            and headers.get("x-acs-content-sha256") == hashlib.sha256(body).hexdigest()
+            and hmac.compare_digest(
+                parts.get("Signature", ""),
+                acs3_signature(self.secret, method, url.path, url.query, headers, signed, body),
+            )
+        )
+        return SendSms(query, headers, ok)
+
+    def _handler(self):
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                call = gateway._judge("POST", self.path, headers, body)
+                answer = gateway.respond(call)
+                if not call.signature_ok:
+                    answer = Answer(400, "SignatureDoesNotMatch")
+                elif headers.get("x-acs-action") != "SendSms":
+                    answer = Answer(400, "InvalidAction.NotFound")
+                if answer.status == 200 and answer.code == "OK":
+                    call.biz_id = f"{uuid.uuid4().int % 10**18}^0"
+                with gateway.lock:
+                    gateway.received.append(call)
+                time.sleep(answer.delay)
+                reply = {"RequestId": str(uuid.uuid4()).upper(), "Code": answer.code, "Message": answer.code}
+                if call.biz_id:
+                    reply |= {"Message": "OK", "BizId": call.biz_id}
+                raw = json.dumps(reply).encode()
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json;charset=utf-8")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler

@@ -1,0 +1,118 @@
+"""The Aliyun SMS sender (阿里云短信, Dysmsapi 2017-05-25), through the official SDK
+(``pip install 'xingtu-worker[aliyun]'``).
+
+Each notification goes out as its kind's approved template (``worker.notify.templates``) under
+``XINGTU_ALIYUN_SIGN_NAME``, its variables as a JSON object of strings, the idempotency key as ``OutId``.
+Aliyun answers business errors with HTTP 200 and a ``Code``; what the worker does with each:
+
+- ``OK``: sent, ``BizId`` kept as the provider's message id;
+- throttling (``isv.BUSINESS_LIMIT_CONTROL``, ``isv.DAY_LIMIT_CONTROL``, ``isv.MONTH_LIMIT_CONTROL``): a
+  wait that spends no attempt; a day or month limit is not tried again before Aliyun's day or month
+  (Asia/Shanghai) rolls over;
+- ``isp.SYSTEM_ERROR``, ``isp.GATEWAY_ERROR``, HTTP 5xx, timeouts and connection failures: transient;
+- anything else (number, template, signature, parameter, account errors): permanent, the code kept in
+  ``last_error``.
+"""
+
+import json
+from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from alibabacloud_dysmsapi20170525.client import Client
+from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
+from alibabacloud_tea_openapi.models import Config
+from darabonba.runtime import RuntimeOptions
+
+from models.states import NotificationKind
+from worker.errors import SettingsError
+from worker.formats.display import SHANGHAI
+from worker.notify import templates
+from worker.notify.senders import PermanentSendError, Sms, ThrottledSendError, TransientSendError
+from worker.settings import Settings
+
+DAY_LIMIT, MONTH_LIMIT = "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"
+THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL", DAY_LIMIT, MONTH_LIMIT}
+TRANSIENT = {"isp.SYSTEM_ERROR", "isp.GATEWAY_ERROR"}
+
+
+def next_period(code: str, now: datetime) -> datetime | None:
+    """When a day or month limit lifts: the next midnight, or the first of the next month, in
+    Asia/Shanghai; None for a limit whose end Aliyun does not say (the usual backoff then)."""
+    local = now.astimezone(SHANGHAI)
+    if code == DAY_LIMIT:
+        return datetime.combine(local.date() + timedelta(days=1), time(), SHANGHAI)
+    if code == MONTH_LIMIT:
+        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        return datetime(year, month, 1, tzinfo=SHANGHAI)
+    return None
+
+
+def phone_number(e164: str) -> str:
+    """Aliyun's form of a number: 11 digits for the mainland, the country code and number elsewhere."""
+    digits = e164.removeprefix("+")
+    return digits.removeprefix("86") if digits.startswith("86") and len(digits) == 13 else digits
+
+
+class AliyunSender:
+    def __init__(self, settings: Settings):
+        for name, value in (
+            ("XINGTU_ALIYUN_ACCESS_KEY_ID", settings.aliyun_access_key_id),
+            ("XINGTU_ALIYUN_ACCESS_KEY_SECRET", settings.aliyun_access_key_secret),
+            ("XINGTU_ALIYUN_SIGN_NAME", settings.aliyun_sign_name),
+        ):
+            if not value:
+                raise SettingsError(f"{name} is not set: XINGTU_SMS_SENDER=aliyun needs it")
+        if settings.sms_templates is None:
+            raise SettingsError("XINGTU_SMS_TEMPLATES is not set: XINGTU_SMS_SENDER=aliyun sends templates only")
+        endpoint = urlsplit(settings.aliyun_endpoint)
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc or endpoint.path not in ("", "/"):
+            raise SettingsError(
+                f"XINGTU_ALIYUN_ENDPOINT={settings.aliyun_endpoint!r} must be a URL such as https://dysmsapi.aliyuncs.com"
+            )
+        self.templates = templates.load(settings.sms_templates, "aliyun")
+        self.sign_name = settings.aliyun_sign_name
+        self.variable_max = settings.sms_variable_max
+        timeout_ms = int(settings.sms_webhook_timeout.total_seconds() * 1000)
+        # One attempt per send: a retry is the outbox's decision, with its backoff and attempts limit.
+        self.runtime = RuntimeOptions(autoretry=False, read_timeout=timeout_ms, connect_timeout=timeout_ms)
+        self.client = Client(
+            Config(
+                access_key_id=settings.aliyun_access_key_id,
+                access_key_secret=settings.aliyun_access_key_secret,
+                endpoint=endpoint.netloc,
+                protocol=endpoint.scheme,
+            )
+        )
+
+    def send(self, sms: Sms) -> str:
+        template = self.templates[NotificationKind(sms.kind)]
+        if template.disabled:
+            raise PermanentSendError(f"{sms.kind} is disabled in XINGTU_SMS_TEMPLATES: not sent")
+        request = SendSmsRequest(
+            phone_numbers=phone_number(sms.to),
+            sign_name=self.sign_name,
+            template_code=template.code,
+            template_param=json.dumps(templates.variables(template, sms.params, self.variable_max), ensure_ascii=False),
+            out_id=sms.id,
+        )
+        try:
+            answer = self.client.send_sms_with_options(request, self.runtime).body
+        except ThrottlingException as exc:  # HTTP 429 with a retry-after: the gateway's own flow control
+            raise ThrottledSendError(f"Aliyun throttled the request ({exc.status_code}): {exc.code}") from None
+        except ServerException as exc:  # HTTP 5xx
+            raise TransientSendError(f"Aliyun answered {exc.status_code}: {exc.code}") from None
+        except ClientException as exc:  # HTTP 4xx: the request itself is wrong (credentials, parameters)
+            raise PermanentSendError(
+                f"Aliyun refused the request ({exc.status_code}): {exc.code}: {exc.message}"
+            ) from None
+        except Exception as exc:  # a timeout, a refused or dropped connection: the outcome is unknown
+            raise TransientSendError(f"Aliyun could not be reached: {type(exc).__name__}: {exc}") from None
+        if answer.code == "OK":
+            return answer.biz_id
+        error = f"{answer.code}: {answer.message}"
+        if answer.code in THROTTLED:
+            raise ThrottledSendError(error, lifts=lambda now: next_period(answer.code, now))
+        if answer.code in TRANSIENT:
+            raise TransientSendError(error)
+        raise PermanentSendError(error)
