@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 that plays Aliyun SMS (Dysmsapi 2017-05-25) for the official SDK.
 
-It checks each request as Aliyun does: the ``ACS3-HMAC-SHA256`` signature, recomputed here from the
+It takes ``SendSms`` and ``QuerySendDetails`` (answered from the sends it accepted, matched on number and
+Asia/Shanghai day, with their ``OutId``). It checks each request as Aliyun does: the ``ACS3-HMAC-SHA256`` signature, recomputed here from the
 published algorithm (canonical request: method, path, the query sorted and percent-encoded with only
 ``-_.~`` left as they are, the signed headers as ``name:value`` lines, their names joined by ``;``, the
 hex SHA-256 of the body; string to sign: the algorithm's name and the hex SHA-256 of the canonical
@@ -16,8 +17,11 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
+
+from worker.formats.display import SHANGHAI
 
 ACCESS_KEY_ID = "LTAI-test-key-id"
 ACCESS_KEY_SECRET = "test-secret-of-the-access-key"
@@ -31,6 +35,11 @@ class SendSms:
     headers: dict[str, str]
     signature_ok: bool
     biz_id: str | None = None
+    day: str = ""  # yyyyMMdd in Asia/Shanghai, as QuerySendDetails' SendDate
+
+    @property
+    def action(self) -> str:
+        return self.headers.get("x-acs-action", "")
 
     @property
     def variables(self) -> dict[str, str]:
@@ -65,6 +74,15 @@ class AliyunGateway:
     received: list[SendSms] = field(default_factory=list)
     # (the call) -> the answer; every call succeeds unless told otherwise
     respond: object = lambda call: Answer()
+    lookups_fail: bool = False  # QuerySendDetails answers 503
+
+    @property
+    def sends(self) -> list[SendSms]:
+        return [call for call in self.received if call.action == "SendSms"]
+
+    @property
+    def accepted(self) -> list[SendSms]:
+        return [call for call in self.sends if call.biz_id]
 
     def __post_init__(self):
         self.lock = threading.Lock()
@@ -96,7 +114,19 @@ class AliyunGateway:
                 acs3_signature(self.secret, method, url.path, url.query, headers, signed, body),
             )
         )
-        return SendSms(query, headers, ok)
+        day = datetime.now(SHANGHAI).strftime("%Y%m%d")
+        return SendSms(query, headers, ok, day=day)
+
+    def _details(self, call: SendSms) -> dict:
+        """QuerySendDetails' answer: the accepted sends to that number on that day, a page of them."""
+        size, page = int(call.query["PageSize"]), int(call.query["CurrentPage"])
+        with self.lock:
+            found = [c for c in self.accepted
+                     if c.query["PhoneNumbers"] == call.query["PhoneNumber"] and c.day == call.query["SendDate"]]  # fmt: skip
+        shown = found[(page - 1) * size : page * size]
+        details = [{"OutId": c.query["OutId"], "PhoneNum": c.query["PhoneNumbers"], "SendStatus": 1,
+                    "TemplateCode": c.query["TemplateCode"], "ErrCode": "", "Content": ""} for c in shown]  # fmt: skip
+        return {"TotalCount": len(found), "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}}
 
     def _handler(self):
         gateway = self
@@ -106,19 +136,25 @@ class AliyunGateway:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 call = gateway._judge("POST", self.path, headers, body)
-                answer = gateway.respond(call)
+                if call.action == "QuerySendDetails":
+                    answer = Answer(503, "ServiceUnavailable") if gateway.lookups_fail else Answer()
+                else:
+                    answer = gateway.respond(call)
                 if not call.signature_ok:
                     answer = Answer(400, "SignatureDoesNotMatch")
-                elif headers.get("x-acs-action") != "SendSms":
+                elif call.action not in ("SendSms", "QuerySendDetails"):
                     answer = Answer(400, "InvalidAction.NotFound")
-                if answer.status == 200 and answer.code == "OK":
+                ok = answer.status == 200 and answer.code == "OK"
+                if ok and call.action == "SendSms":
                     call.biz_id = f"{uuid.uuid4().int % 10**18}^0"
                 with gateway.lock:
                     gateway.received.append(call)
-                time.sleep(answer.delay)
+                time.sleep(answer.delay)  # after recording: a send accepted but answered too late
                 reply = {"RequestId": str(uuid.uuid4()).upper(), "Code": answer.code, "Message": answer.code}
                 if call.biz_id:
                     reply |= {"Message": "OK", "BizId": call.biz_id}
+                elif ok:
+                    reply |= {"Message": "OK", **gateway._details(call)}
                 raw = json.dumps(reply).encode()
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json;charset=utf-8")

@@ -193,3 +193,44 @@ def test_a_throttle_without_an_end_backs_off_and_still_spends_no_attempt(market,
         at = note.due_at
     assert at - T0 < 4 * HOUR
     assert json.loads(gateway.received[0].query["TemplateParam"])["title"] == "夏季新品推广"
+
+
+def deliver_at(market, sender, settings, at):
+    return outbox.deliver(market.sessions, sender, settings, clock=lambda: at)
+
+
+def test_a_send_accepted_but_answered_too_late_is_found_not_sent_again(market, gateway):
+    """The first try times out after Aliyun took it; the second asks QuerySendDetails for its OutId and
+    records it as sent: one SMS."""
+    answers = iter([Answer(delay=1.5)])
+    gateway.respond = lambda call: next(answers, Answer())
+    settings = aliyun_settings(gateway, database_url=market.settings.database_url)
+    sender = load_sender(settings)
+    market.publish(now=T0)
+    assert deliver_at(market, sender, settings, T0).retrying == 1
+    (note,) = market.notifications()
+    assert deliver_at(market, sender, settings, note.due_at).sent == 1
+    (note,) = market.notifications()
+    assert [call.action for call in gateway.received] == ["SendSms", "QuerySendDetails"]
+    assert len(gateway.accepted) == 1 and gateway.received[1].query["PhoneNumber"] == "13900000002"
+    assert (note.status, note.attempts, note.provider_message_id) == (NotificationStatus.SENT, 2, note.idempotency_key)
+
+
+def test_a_try_aliyun_refused_is_looked_up_then_sent_again(market, gateway):
+    answers = iter([Answer(code="isp.SYSTEM_ERROR")])
+    gateway.respond = lambda call: next(answers, Answer())
+    settings = aliyun_settings(gateway, database_url=market.settings.database_url)
+    sender = load_sender(settings)
+    market.publish(now=T0)
+    assert deliver_at(market, sender, settings, T0).retrying == 1
+    (note,) = market.notifications()
+    assert deliver_at(market, sender, settings, note.due_at).sent == 1
+    assert [call.action for call in gateway.received] == ["SendSms", "QuerySendDetails", "SendSms"]
+    assert len(gateway.accepted) == 1 and all(call.signature_ok for call in gateway.received)
+
+
+def test_a_failed_look_up_sends_nothing(gateway):
+    gateway.lookups_fail = True
+    with pytest.raises(TransientSendError, match="nothing was sent"):
+        AliyunSender(aliyun_settings(gateway)).send(replace(sms(), attempt=2))
+    assert [call.action for call in gateway.received] == ["QuerySendDetails"]

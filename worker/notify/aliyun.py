@@ -12,6 +12,12 @@ Aliyun answers business errors with HTTP 200 and a ``Code``; what the worker doe
 - ``isp.SYSTEM_ERROR``, ``isp.GATEWAY_ERROR``, HTTP 5xx, timeouts and connection failures: transient;
 - anything else (number, template, signature, parameter, account errors): permanent, the code kept in
   ``last_error``.
+
+Aliyun does not deduplicate, so a try that follows another (whose outcome may be unknown: a timeout,
+a dropped connection, a worker that died mid-send) first asks Aliyun whether a send with this ``OutId``
+was accepted (``QuerySendDetails`` for the number, today and, in the first hours of a day, yesterday, on
+the Asia/Shanghai calendar) and records that one as sent instead of sending again. A look-up that fails
+is a transient failure: nothing is sent blind.
 """
 
 import json
@@ -19,12 +25,13 @@ from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from alibabacloud_dysmsapi20170525.client import Client
-from alibabacloud_dysmsapi20170525.models import SendSmsRequest
+from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest, SendSmsRequest
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 from alibabacloud_tea_openapi.models import Config
 from darabonba.runtime import RuntimeOptions
 
 from models.states import NotificationKind
+from worker.clock import utcnow
 from worker.errors import SettingsError
 from worker.formats.display import SHANGHAI
 from worker.notify import templates
@@ -34,6 +41,9 @@ from worker.settings import Settings
 DAY_LIMIT, MONTH_LIMIT = "isv.DAY_LIMIT_CONTROL", "isv.MONTH_LIMIT_CONTROL"
 THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL", DAY_LIMIT, MONTH_LIMIT}
 TRANSIENT = {"isp.SYSTEM_ERROR", "isp.GATEWAY_ERROR"}
+PAGE = 50  # QuerySendDetails' largest page
+PAGES = 20  # a day holds fewer sends to one number than this many pages (Aliyun's limits are per day)
+LOOK_BACK = timedelta(hours=2)  # an earlier try this long before midnight is looked up on its own day too
 
 
 def next_period(code: str, now: datetime) -> datetime | None:
@@ -89,6 +99,8 @@ class AliyunSender:
         template = self.templates[NotificationKind(sms.kind)]
         if template.disabled:
             raise PermanentSendError(f"{sms.kind} is disabled in XINGTU_SMS_TEMPLATES: not sent")
+        if sms.attempt > 1 and self._accepted_before(sms):
+            return sms.id  # Aliyun's look-up names no BizId: the key stands for it, as the webhook's does
         request = SendSmsRequest(
             phone_numbers=phone_number(sms.to),
             sign_name=self.sign_name,
@@ -116,3 +128,31 @@ class AliyunSender:
         if answer.code in TRANSIENT:
             raise TransientSendError(error)
         raise PermanentSendError(error)
+
+    def _accepted_before(self, sms: Sms) -> bool:
+        """Whether Aliyun already accepted a send with this notification's ``OutId``."""
+        now = utcnow().astimezone(SHANGHAI)
+        days = sorted({(now - LOOK_BACK).date(), now.date()})
+        for day in days:
+            for page in range(1, PAGES + 1):
+                request = QuerySendDetailsRequest(
+                    phone_number=phone_number(sms.to), send_date=day.strftime("%Y%m%d"), page_size=PAGE,
+                    current_page=page,
+                )  # fmt: skip
+                try:
+                    answer = self.client.query_send_details_with_options(request, self.runtime).body
+                except Exception as exc:
+                    raise TransientSendError(
+                        f"could not ask Aliyun whether an earlier try was accepted, so nothing was sent:"
+                        f" {type(exc).__name__}: {exc}"
+                    ) from None
+                if answer.code != "OK":
+                    raise TransientSendError(
+                        f"Aliyun's look-up of an earlier try answered {answer.code}; nothing was sent"
+                    )
+                found = (answer.sms_send_detail_dtos and answer.sms_send_detail_dtos.sms_send_detail_dto) or []
+                if any(detail.out_id == sms.id for detail in found):
+                    return True
+                if len(found) < PAGE:
+                    break
+        return False

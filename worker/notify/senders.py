@@ -37,6 +37,9 @@ class Sms:
     text: str
     params: dict[str, Any]
     order_id: int | None
+    # 1 for the first try; a later one may follow a try whose outcome is unknown (a timeout, a dropped
+    # connection, a worker that died mid-send), which a provider without deduplication must look up first.
+    attempt: int = 1
 
 
 class SendError(Exception):

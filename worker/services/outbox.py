@@ -128,7 +128,7 @@ def _flush(sessions: sessionmaker[Session], outcomes: _Outcomes, now: datetime) 
 def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
     sms = Sms(
         id=row.idempotency_key, to=row.phone, kind=row.kind, text=render(row.kind, row.params), params=row.params,
-        order_id=row.order_id,
+        order_id=row.order_id, attempt=row.attempts,
     )  # fmt: skip
     try:
         message_id = sender.send(sms)
