@@ -42,6 +42,10 @@ class Sms:
     attempt: int = 1
 
 
+# What the webhook posts (the README's contract); ``attempt`` is for senders that must look a try up.
+WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")
+
+
 class SendError(Exception):
     pass
 
@@ -96,7 +100,8 @@ class WebhookSender:
         self.client = httpx.Client(timeout=self.timeout, follow_redirects=False)
 
     def send(self, sms: Sms) -> str:
-        body = json.dumps(asdict(sms), ensure_ascii=False, separators=(",", ":")).encode()
+        shown = {key: value for key, value in asdict(sms).items() if key in WEBHOOK_KEYS}
+        body = json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": sms.id}
         if self.secret:
             headers["X-Xingtu-Signature"] = signature(body, self.secret)
