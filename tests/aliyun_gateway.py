@@ -13,14 +13,14 @@ a business error, or whatever status the test asks for.
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from tests.local_server import LocalServer
 from worker.formats.display import SHANGHAI
 
 ACCESS_KEY_ID = "LTAI-test-key-id"
@@ -69,7 +69,7 @@ def acs3_signature(secret: str, method: str, path: str, query: str, headers: dic
 
 
 @dataclass
-class AliyunGateway:
+class AliyunGateway(LocalServer):
     secret: str = ACCESS_KEY_SECRET
     received: list[SendSms] = field(default_factory=list)
     # (the call) -> the answer; every call succeeds unless told otherwise
@@ -85,18 +85,7 @@ class AliyunGateway:
         return [call for call in self.sends if call.biz_id]
 
     def __post_init__(self):
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self._start()
 
     def _judge(self, method: str, target: str, headers: dict[str, str], body: bytes) -> SendSms:
         url = urlsplit(target)

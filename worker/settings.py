@@ -116,6 +116,14 @@ class Settings:
     aliyun_endpoint: str = _setting(
         "XINGTU_ALIYUN_ENDPOINT", _url("https://dysmsapi.aliyuncs.com"), "https://dysmsapi.aliyuncs.com"
     )
+    tencent_secret_id: str = _setting("XINGTU_TENCENT_SECRET_ID", str.strip, "")
+    tencent_secret_key: str = _setting("XINGTU_TENCENT_SECRET_KEY", str.strip, "", secret=True)
+    tencent_sms_app_id: str = _setting("XINGTU_TENCENT_SMS_APP_ID", str.strip, "")
+    tencent_sign_name: str = _setting("XINGTU_TENCENT_SIGN_NAME", str.strip, "")
+    tencent_region: str = _setting("XINGTU_TENCENT_REGION", str.strip, "ap-guangzhou")
+    tencent_endpoint: str = _setting(
+        "XINGTU_TENCENT_ENDPOINT", _url("https://sms.tencentcloudapi.com"), "https://sms.tencentcloudapi.com"
+    )
     # The template registry of a provider that takes templates only (``worker.notify.templates``).
     sms_templates: Path | None = _setting("XINGTU_SMS_TEMPLATES", lambda text: Path(text.strip()), None)
     sms_variable_max: int = _setting("XINGTU_SMS_VARIABLE_MAX", _int_between(1, 500), 35)

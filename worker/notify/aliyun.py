@@ -21,8 +21,7 @@ is a transient failure: nothing is sent blind.
 """
 
 import json
-from datetime import datetime, time, timedelta
-from urllib.parse import urlsplit
+from datetime import timedelta
 
 from alibabacloud_dysmsapi20170525.client import Client
 from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest, SendSmsRequest
@@ -30,11 +29,9 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from alibabacloud_tea_openapi.models import Config
 from darabonba.runtime import RuntimeOptions
 
-from models.states import NotificationKind
 from worker.clock import utcnow
-from worker.errors import SettingsError
 from worker.formats.display import SHANGHAI
-from worker.notify import templates
+from worker.notify import providers, templates
 from worker.notify.senders import PermanentSendError, Sms, ThrottledSendError, TransientSendError
 from worker.settings import Settings
 
@@ -46,16 +43,7 @@ PAGES = 20  # a day holds fewer sends to one number than this many pages (Aliyun
 LOOK_BACK = timedelta(hours=2)  # an earlier try this long before midnight is looked up on its own day too
 
 
-def next_period(code: str, now: datetime) -> datetime | None:
-    """When a day or month limit lifts: the next midnight, or the first of the next month, in
-    Asia/Shanghai; None for a limit whose end Aliyun does not say (the usual backoff then)."""
-    local = now.astimezone(SHANGHAI)
-    if code == DAY_LIMIT:
-        return datetime.combine(local.date() + timedelta(days=1), time(), SHANGHAI)
-    if code == MONTH_LIMIT:
-        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-        return datetime(year, month, 1, tzinfo=SHANGHAI)
-    return None
+LIFTS = {DAY_LIMIT: providers.next_day, MONTH_LIMIT: providers.next_month}  # the others: the usual backoff
 
 
 def phone_number(e164: str) -> str:
@@ -66,21 +54,14 @@ def phone_number(e164: str) -> str:
 
 class AliyunSender:
     def __init__(self, settings: Settings):
-        for name, value in (
-            ("XINGTU_ALIYUN_ACCESS_KEY_ID", settings.aliyun_access_key_id),
-            ("XINGTU_ALIYUN_ACCESS_KEY_SECRET", settings.aliyun_access_key_secret),
-            ("XINGTU_ALIYUN_SIGN_NAME", settings.aliyun_sign_name),
-        ):
-            if not value:
-                raise SettingsError(f"{name} is not set: XINGTU_SMS_SENDER=aliyun needs it")
-        if settings.sms_templates is None:
-            raise SettingsError("XINGTU_SMS_TEMPLATES is not set: XINGTU_SMS_SENDER=aliyun sends templates only")
-        endpoint = urlsplit(settings.aliyun_endpoint)
-        if endpoint.scheme not in ("http", "https") or not endpoint.netloc or endpoint.path not in ("", "/"):
-            raise SettingsError(
-                f"XINGTU_ALIYUN_ENDPOINT={settings.aliyun_endpoint!r} must be a URL such as https://dysmsapi.aliyuncs.com"
-            )
-        self.templates = templates.load(settings.sms_templates, "aliyun")
+        self.templates = providers.checked(settings, "aliyun", {
+            "XINGTU_ALIYUN_ACCESS_KEY_ID": settings.aliyun_access_key_id,
+            "XINGTU_ALIYUN_ACCESS_KEY_SECRET": settings.aliyun_access_key_secret,
+            "XINGTU_ALIYUN_SIGN_NAME": settings.aliyun_sign_name,
+        })  # fmt: skip
+        endpoint = providers.endpoint(
+            "XINGTU_ALIYUN_ENDPOINT", settings.aliyun_endpoint, "https://dysmsapi.aliyuncs.com"
+        )
         self.sign_name = settings.aliyun_sign_name
         self.variable_max = settings.sms_variable_max
         timeout_ms = int(settings.sms_webhook_timeout.total_seconds() * 1000)
@@ -96,9 +77,7 @@ class AliyunSender:
         )
 
     def send(self, sms: Sms) -> str:
-        template = self.templates[NotificationKind(sms.kind)]
-        if template.disabled:
-            raise PermanentSendError(f"{sms.kind} is disabled in XINGTU_SMS_TEMPLATES: not sent")
+        template = providers.template(self.templates, sms)
         if sms.attempt > 1 and self._accepted_before(sms):
             return sms.id  # Aliyun's look-up names no BizId: the key stands for it, as the webhook's does
         request = SendSmsRequest(
@@ -124,7 +103,7 @@ class AliyunSender:
             return answer.biz_id
         error = f"{answer.code}: {answer.message}"
         if answer.code in THROTTLED:
-            raise ThrottledSendError(error, lifts=lambda now: next_period(answer.code, now))
+            raise ThrottledSendError(error, lifts=LIFTS.get(answer.code))
         if answer.code in TRANSIENT:
             raise TransientSendError(error)
         raise PermanentSendError(error)

@@ -146,7 +146,13 @@ def _aliyun(settings: Settings) -> Sender:
     return AliyunSender(settings)
 
 
-BUILT_IN = {"console": ConsoleSender, "webhook": WebhookSender, "aliyun": _aliyun}
+def _tencent(settings: Settings) -> Sender:
+    from worker.notify.tencent import TencentSender  # the optional extra xingtu-worker[tencent]
+
+    return TencentSender(settings)
+
+
+BUILT_IN = {"console": ConsoleSender, "webhook": WebhookSender, "aliyun": _aliyun, "tencent": _tencent}
 
 
 def load_sender(settings: Settings) -> Sender:
@@ -160,7 +166,7 @@ def load_sender(settings: Settings) -> Sender:
             factory = next(iter(found)).load() if found else _import(name)
         except (ImportError, AttributeError, ValueError) as exc:
             raise SettingsError(
-                f"XINGTU_SMS_SENDER={name!r} is not a built-in sender (console, webhook), an entry point in"
+                f"XINGTU_SMS_SENDER={name!r} is not a built-in sender ({', '.join(BUILT_IN)}), an entry point in"
                 f" {ENTRY_POINT_GROUP}, or an importable package.module:Class ({exc})"
             ) from None
     try:

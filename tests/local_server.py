@@ -1,0 +1,22 @@
+"""What the local provider gateways share: a threaded HTTP server on 127.0.0.1, on a free port."""
+
+import threading
+from http.server import ThreadingHTTPServer
+
+
+class LocalServer:
+    """Serves ``self._handler()`` from a daemon thread from construction until ``close()``."""
+
+    def _start(self) -> None:
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
