@@ -49,3 +49,15 @@ def test_the_worker_will_not_start_without_a_broker(xingtu):
     result = xingtu("--json", "worker")
     assert result.code == 1 and result.json["error"]["code"] == "broker_unavailable"
     assert "XINGTU_BROKER_URL" in result.json["error"]["message"] and "Traceback" not in result.stderr
+
+
+def test_the_worker_will_not_start_with_a_sender_missing_a_setting(xingtu):
+    """Checked before anything starts, naming the variable and never showing a secret."""
+    result = xingtu(
+        "--json", "worker", env={"XINGTU_SMS_SENDER": "aliyun", "XINGTU_ALIYUN_ACCESS_KEY_SECRET": "s3cr3t-k3y"}
+    )
+    assert result.code == 1 and result.json["error"]["code"] == "invalid_setting"
+    assert (
+        result.json["error"]["message"] == "XINGTU_ALIYUN_ACCESS_KEY_ID is not set: XINGTU_SMS_SENDER=aliyun needs it"
+    )
+    assert "s3cr3t-k3y" not in result.stdout + result.stderr and "Traceback" not in result.stderr

@@ -4,6 +4,7 @@ import click
 
 from worker.cli.context import App, pass_app
 from worker.errors import BrokerUnavailable
+from worker.notify.senders import load_sender
 from worker.runtime.celery_config import make_app
 from worker.runtime.handoff import broker_problem
 
@@ -20,6 +21,7 @@ def worker(app: App, concurrency: int | None, loglevel: str) -> None:
     or lock, so a restarted worker is back at work within one interval. For several machines run
     `celery -A worker.app worker` on each and one beat (see docker-compose.yml)."""
     app.engine()  # an unreachable database or an old schema stops here, with the fix named
+    load_sender(app.settings)  # and so does a sender's missing or malformed setting (each process builds its own)
     celery_app = make_app(app.settings)  # the same app as ``celery -A worker.app``, from the same settings
     problem = broker_problem(celery_app)
     if problem:
