@@ -32,7 +32,7 @@ def machine() -> str:
 def main() -> None:
     print(f"machine: {machine()}; {ORDERS:,} orders of which {DUE:,} due", flush=True)
     results = {"machine": machine(), "orders": ORDERS, "due": DUE, "scan": {}, "plot": {}, "noop_ms": {},
-               "dispatch": {}, "lateness": {}, "record": {"creators": record.CREATORS, "orders": record.ORDERS}}  # fmt: skip
+               "dispatch": {}, "dispatch_aliyun": {}, "lateness": {}, "record": {"creators": record.CREATORS, "orders": record.ORDERS}}  # fmt: skip
     for backend in BACKENDS:
         results["scan"][backend] = {c: scan.run(c, backend, ORDERS, DUE) for c in scan.CONTENDERS}
         results["noop_ms"][backend] = scan.noop_scan_ms(backend, ORDERS)
@@ -40,6 +40,7 @@ def main() -> None:
             due: {c: scan.run(c, backend, max(ORDERS, due), due) for c in scan.CONTENDERS} for due in PLOT_DUE
         }
         results["dispatch"][backend] = dispatch.project(backend)
+        results["dispatch_aliyun"][backend] = dispatch.aliyun(backend)
         results["lateness"][backend] = lateness.measure(backend)
         results["record"][backend] = record.measure(backend)
         print(f"{backend}: done", flush=True)
@@ -92,6 +93,10 @@ def report(results: dict) -> None:
         print(f"dispatch, {backend}: {rate:,.0f} notifications/s vs bare Celery no-op {bare:,.0f} tasks/s"
               f" = {rate / bare:.1f}x; lateness p50 {late['p50']:.2f} s, p99 {late['p99']:.2f} s"
               f" (scan every {late['interval']} s)")  # fmt: skip
+    for backend in BACKENDS:
+        run = results["dispatch_aliyun"][backend]
+        print(f"dispatch through Aliyun, {backend}: {run['aliyun']:,.0f} notifications/s to the local gateway vs"
+              f" {run['noop']:,.0f}/s with the no-op sender ({dispatch.ALIYUN_NOTIFICATIONS:,} each)")  # fmt: skip
     print()
     record.report(results["record"])
     print()
