@@ -212,7 +212,9 @@ def test_closing_with_nothing_pending_writes_the_trail_row_and_the_sms_only(mark
     ]
     (sms,) = account_sms(market)
     assert (sms.kind, sms.params) == ("account_closed", {"reason": REASON, "cancelled_orders": 0})
-    assert text_of(sms) == f"【星图】您的星图账号已关闭，原因：{REASON}。如需恢复，可申请重新开通。"
+    assert (
+        text_of(sms) == f"【星图】您的星图账号已关闭，原因：{REASON}。0个待接收任务已取消。如需恢复，可申请重新开通。"
+    )
 
 
 def test_a_signed_creator_closing_copies_the_order_sms_to_the_mcn_but_not_the_account_sms(market):

@@ -13,6 +13,7 @@ from models.states import NotificationKind as Kind
 from models.states import NotificationStatus
 from tests.aliyun_gateway import ACCESS_KEY_ID, ACCESS_KEY_SECRET, AliyunGateway, Answer
 from tests.market import HOUR, SECOND, T0
+from worker.database.unit_of_work import transaction
 from worker.errors import SettingsError
 from worker.notify import templates
 from worker.notify.aliyun import LIFTS, AliyunSender
@@ -176,22 +177,25 @@ def test_the_outbox_waits_out_a_day_limit_without_spending_attempts(market, gate
         1,
         gateway.received[-1].biz_id,
     )
-    assert [call.query["OutId"] for call in gateway.received] == [note.idempotency_key] * 2
+    assert [call.query["OutId"] for call in gateway.sends] == [note.idempotency_key] * 2
+    assert len(gateway.accepted) == 1  # the second try asked first (the throttle left an error), found nothing
     assert all(call.signature_ok for call in gateway.received)
 
 
-def test_a_throttle_without_an_end_backs_off_and_still_spends_no_attempt(market, gateway):
+def test_a_throttle_without_an_end_waits_longer_each_time_and_never_spends_an_attempt(market, gateway):
     gateway.respond = lambda call: Answer(code="isv.BUSINESS_LIMIT_CONTROL")
     settings = aliyun_settings(gateway, send_max_attempts=2, database_url=market.settings.database_url)
     sender = load_sender(settings)
     market.publish(now=T0)
-    at = T0
-    for _ in range(4):  # more throttles than attempts allowed: still waiting, never dead
+    at, waits = T0, []
+    for _ in range(6):  # more throttles than attempts allowed: still waiting, never dead
         assert outbox.deliver(market.sessions, sender, settings, clock=lambda: at).throttled == 1
         (note,) = market.notifications()
-        assert (note.status, note.attempts) == (NotificationStatus.PENDING, 0) and note.due_at > at
+        assert (note.status, note.attempts) == (NotificationStatus.PENDING, 0)
+        waits.append(note.due_at - at)
         at = note.due_at
-    assert at - T0 < 4 * HOUR
+    assert waits[-1] > 2 * waits[0], waits  # it backs off with the time waited (the jitter aside)
+    assert all(wait <= HOUR + timedelta(seconds=60) for wait in waits)
     assert json.loads(gateway.received[0].query["TemplateParam"])["title"] == "夏季新品推广"
 
 
@@ -225,12 +229,42 @@ def test_a_try_aliyun_refused_is_looked_up_then_sent_again(market, gateway):
     assert deliver_at(market, sender, settings, T0).retrying == 1
     (note,) = market.notifications()
     assert deliver_at(market, sender, settings, note.due_at).sent == 1
-    assert [call.action for call in gateway.received] == ["SendSms", "QuerySendDetails", "SendSms"]
+    actions = [call.action for call in gateway.received]
+    assert actions[0] == actions[-1] == "SendSms" and set(actions[1:-1]) == {"QuerySendDetails"}
+    # every day from today back to the day the notification was written, the latest first
+    today = datetime.now(SHANGHAI).date()
+    days = [(today - timedelta(days=n)).strftime("%Y%m%d") for n in range(min((today - T0.date()).days, 29) + 1)]
+    assert [call.query["SendDate"] for call in gateway.received[1:-1]] == days
     assert len(gateway.accepted) == 1 and all(call.signature_ok for call in gateway.received)
 
 
 def test_a_failed_look_up_sends_nothing(gateway):
     gateway.lookups_fail = True
     with pytest.raises(TransientSendError, match="nothing was sent"):
-        AliyunSender(aliyun_settings(gateway)).send(replace(sms(), attempt=2))
+        AliyunSender(aliyun_settings(gateway)).send(replace(sms(), retry=True))
     assert [call.action for call in gateway.received] == ["QuerySendDetails"]
+
+
+def test_a_revived_notification_is_looked_up_before_it_is_sent_again(market, gateway):
+    """Dead after a try Aliyun took but answered too late; ``notifications retry`` resets the attempts,
+    and the next try still asks first: one SMS."""
+    answers = iter([Answer(delay=1.5)])
+    gateway.respond = lambda call: next(answers, Answer())
+    settings = aliyun_settings(gateway, send_max_attempts=1, database_url=market.settings.database_url)
+    sender = load_sender(settings)
+    market.publish(now=T0)
+    assert deliver_at(market, sender, settings, T0).dead == 1
+    (note,) = market.notifications()
+    with transaction(market.sessions) as session:
+        outbox.revive(session, settings, notification_id=note.id, now=T0 + HOUR)
+    assert deliver_at(market, sender, settings, T0 + HOUR).sent == 1
+    assert [call.action for call in gateway.received] == ["SendSms", "QuerySendDetails"]
+    assert len(gateway.accepted) == 1
+
+
+def test_an_unreachable_aliyun_names_no_phone_number(gateway):
+    gateway.close()
+    with pytest.raises(TransientSendError) as caught:
+        AliyunSender(aliyun_settings(gateway)).send(sms())
+    assert "13900000002" not in str(caught.value) and "PhoneNumbers" not in str(caught.value)
+    assert str(caught.value).startswith("Aliyun could not be reached (")

@@ -46,7 +46,9 @@ def test_auto_confirmed_cancellation_says_so():
 
 def test_rejection_with_and_without_a_reason():
     assert "已被拒绝，理由：不同意" in render(Kind.CANCELLATION_REJECTED, {"title": "t", "response": "不同意"})
-    assert "已被拒绝，任务继续进行" in render(Kind.CANCELLATION_REJECTED, {"title": "t", "response": None})
+    assert "已被拒绝（对方未说明理由），任务继续进行" in render(
+        Kind.CANCELLATION_REJECTED, {"title": "t", "response": None}
+    )
 
 
 def test_braces_in_a_title_are_text():

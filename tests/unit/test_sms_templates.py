@@ -77,6 +77,8 @@ REFUSED = [
      "template = 'SMS_8'\nvariables = ['title', 'reason']\n"),
      r"\[aliyun\.order_completed\]: variables names 'reason', which order_completed's text does not show;"
      r" it shows title, amount"),
+    ("a variable left out", lambda t: _file(t, skip={Kind.ORDER_COMPLETED}, extra="[aliyun.order_completed]\n"
+     "template = 'SMS_8'\nvariables = ['title']\n"), r"variables leaves out amount: the template must take every"),
     ("a variable twice", lambda t: _file(t, skip={Kind.ORDER_COMPLETED}, extra="[aliyun.order_completed]\n"
      "template = 'SMS_8'\nvariables = ['title', 'title']\n"), r"names one variable twice"),
     ("no template", lambda t: _file(t, skip={Kind.ORDER_COMPLETED}, extra="[aliyun.order_completed]\n"

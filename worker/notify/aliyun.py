@@ -14,10 +14,13 @@ Aliyun answers business errors with HTTP 200 and a ``Code``; what the worker doe
   ``last_error``.
 
 Aliyun does not deduplicate, so a try that follows another (whose outcome may be unknown: a timeout,
-a dropped connection, a worker that died mid-send) first asks Aliyun whether a send with this ``OutId``
-was accepted (``QuerySendDetails`` for the number, today and, in the first hours of a day, yesterday, on
-the Asia/Shanghai calendar) and records that one as sent instead of sending again. A look-up that fails
-is a transient failure: nothing is sent blind.
+a dropped connection, a worker that died mid-send, a notification revived) first asks Aliyun whether a
+send with this ``OutId`` was accepted (``QuerySendDetails`` for the number, each Asia/Shanghai day from
+today back to the day the notification was written, at most the 30 days Aliyun keeps) and records that
+one as sent instead of sending again. A look-up that fails is a transient failure: nothing is sent blind.
+
+Errors name the exception's class, never its text: the SDK's network errors quote the request URL, which
+holds the phone number and the variables.
 """
 
 import json
@@ -40,7 +43,7 @@ THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL", DAY_LIMIT, MONTH_LIMIT}
 TRANSIENT = {"isp.SYSTEM_ERROR", "isp.GATEWAY_ERROR"}
 PAGE = 50  # QuerySendDetails' largest page
 PAGES = 20  # a day holds fewer sends to one number than this many pages (Aliyun's limits are per day)
-LOOK_BACK = timedelta(hours=2)  # an earlier try this long before midnight is looked up on its own day too
+KEPT_DAYS = 30  # how far back QuerySendDetails reaches
 
 
 LIFTS = {DAY_LIMIT: providers.next_day, MONTH_LIMIT: providers.next_month}  # the others: the usual backoff
@@ -65,8 +68,9 @@ class AliyunSender:
         self.sign_name = settings.aliyun_sign_name
         self.variable_max = settings.sms_variable_max
         timeout_ms = int(settings.sms_webhook_timeout.total_seconds() * 1000)
-        # One attempt per send: a retry is the outbox's decision, with its backoff and attempts limit.
-        self.runtime = RuntimeOptions(autoretry=False, read_timeout=timeout_ms, connect_timeout=timeout_ms)
+        # One attempt per send (no retry options in the Config): a retry is the outbox's decision, with its
+        # backoff and attempts limit.
+        self.runtime = RuntimeOptions(read_timeout=timeout_ms, connect_timeout=timeout_ms)
         self.client = Client(
             Config(
                 access_key_id=settings.aliyun_access_key_id,
@@ -78,7 +82,7 @@ class AliyunSender:
 
     def send(self, sms: Sms) -> str:
         template = providers.template(self.templates, sms)
-        if sms.attempt > 1 and self._accepted_before(sms):
+        if sms.retry and self._accepted_before(sms):
             return sms.id  # Aliyun's look-up names no BizId: the key stands for it, as the webhook's does
         request = SendSmsRequest(
             phone_numbers=phone_number(sms.to),
@@ -94,11 +98,11 @@ class AliyunSender:
         except ServerException as exc:  # HTTP 5xx
             raise TransientSendError(f"Aliyun answered {exc.status_code}: {exc.code}") from None
         except ClientException as exc:  # HTTP 4xx: the request itself is wrong (credentials, parameters)
-            raise PermanentSendError(
-                f"Aliyun refused the request ({exc.status_code}): {exc.code}: {exc.message}"
-            ) from None
+            if str(exc.code).startswith("Throttling"):  # the API's own flow control (Throttling.User, ...)
+                raise ThrottledSendError(f"Aliyun throttled the request ({exc.status_code}): {exc.code}") from None
+            raise PermanentSendError(f"Aliyun refused the request ({exc.status_code}): {exc.code}") from None
         except Exception as exc:  # a timeout, a refused or dropped connection: the outcome is unknown
-            raise TransientSendError(f"Aliyun could not be reached: {type(exc).__name__}: {exc}") from None
+            raise TransientSendError(f"Aliyun could not be reached ({type(exc).__name__})") from None
         if answer.code == "OK":
             return answer.biz_id
         error = f"{answer.code}: {answer.message}"
@@ -110,9 +114,10 @@ class AliyunSender:
 
     def _accepted_before(self, sms: Sms) -> bool:
         """Whether Aliyun already accepted a send with this notification's ``OutId``."""
-        now = utcnow().astimezone(SHANGHAI)
-        days = sorted({(now - LOOK_BACK).date(), now.date()})
-        for day in days:
+        today = utcnow().astimezone(SHANGHAI).date()
+        first = (sms.created_at or utcnow()).astimezone(SHANGHAI).date()
+        days = [today - timedelta(days=n) for n in range(min((today - first).days, KEPT_DAYS - 1) + 1)]
+        for day in days:  # the latest first: a retry mostly follows its try within the hour
             for page in range(1, PAGES + 1):
                 request = QuerySendDetailsRequest(
                     phone_number=phone_number(sms.to), send_date=day.strftime("%Y%m%d"), page_size=PAGE,
@@ -121,9 +126,9 @@ class AliyunSender:
                 try:
                     answer = self.client.query_send_details_with_options(request, self.runtime).body
                 except Exception as exc:
+                    code = getattr(exc, "code", None) or type(exc).__name__
                     raise TransientSendError(
-                        f"could not ask Aliyun whether an earlier try was accepted, so nothing was sent:"
-                        f" {type(exc).__name__}: {exc}"
+                        f"could not ask Aliyun whether an earlier try was accepted, so nothing was sent ({code})"
                     ) from None
                 if answer.code != "OK":
                     raise TransientSendError(

@@ -97,7 +97,7 @@ SHOWN: dict[str, tuple[str, Callable[[Any], str]]] = {
     "suspended_until": ("suspended_until", _instant),
     "initiator": ("initiator", lambda role: PARTY[Role(role)]),
     "policy": ("on_silence", lambda policy: ON_SILENCE[TimeoutPolicy(policy)]),
-    "cancelled_orders": ("cancelled", lambda count: f"{count}个待接收任务已取消。" if count else ""),
+    "cancelled_orders": ("cancelled", lambda count: f"{count}个待接收任务已取消。"),
 }
 
 
@@ -144,5 +144,6 @@ def shown(kind: Kind, params: dict[str, Any]) -> dict[str, Any]:
         view["penalty"] = PENALTY[Sanction(params["sanction"])].format_map(view)
     if kind is Kind.ACCOUNT_REOPENED:
         view["standing"] = STANDING[params["status"]].format_map(view)
-    view["response"] = f"，理由：{params['response']}" if params.get("response") else ""
+    # Never empty: a provider's template variable takes 1 character or more.
+    view["response"] = f"，理由：{params['response']}" if params.get("response") else "（对方未说明理由）"
     return view

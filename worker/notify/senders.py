@@ -1,8 +1,10 @@
-"""SMS senders: one small protocol, two built-ins, and loading a third-party one by name.
+"""SMS senders: one small protocol, the built-ins (console, webhook here; Aliyun and Tencent Cloud in
+modules of their own), and loading a third-party one by name.
 
 A sender's ``send`` returns the provider's message id, or raises ``TransientSendError`` (try again
-later: timeouts, 408, 429, 5xx) or ``PermanentSendError`` (never going to work: other 4xx, a bad
-number). Every call carries the notification's idempotency key, the same on every retry, so a provider
+later: timeouts, 408, 429, 5xx), ``ThrottledSendError`` (the provider limits sending: a wait that spends
+no attempt) or ``PermanentSendError`` (never going to work: other 4xx, a bad number). Every call
+carries the notification's idempotency key, the same on every retry, so a provider
 that deduplicates turns a redelivery into a no-op.
 """
 
@@ -37,13 +39,15 @@ class Sms:
     text: str
     params: dict[str, Any]
     order_id: int | None
-    # 1 for the first try; a later one may follow a try whose outcome is unknown (a timeout, a dropped
-    # connection, a worker that died mid-send), which a provider without deduplication must look up first.
-    attempt: int = 1
+    created_at: datetime | None = None  # when the notification was written: no try of it is older
+    # Whether a try came before (an attempt, a failure, a revive): its outcome may be unknown (a timeout,
+    # a dropped connection, a worker that died mid-send), so a provider that does not deduplicate is
+    # asked about it first.
+    retry: bool = False
 
 
-# What the webhook posts (the README's contract); ``attempt`` is for senders that must look a try up.
-WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")
+# What the webhook posts (the README's contract).
+WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")  # not created_at, retry: for providers
 
 
 class SendError(Exception):

@@ -10,7 +10,8 @@ provider that takes no free text (Aliyun SMS, Tencent Cloud SMS), and the variab
     [tencent.acceptance_reminder]
     disabled = true
 
-A kind's variables are the placeholders of its text (``worker.notify.messages.TEMPLATES``); Aliyun
+A kind's variables are all the placeholders of its text (``worker.notify.messages.TEMPLATES``), each
+once, in the order the approved template numbers them; Aliyun
 names them (``${title}``), Tencent numbers them in the listed order (``{1}``, ``{2}``...). Loading
 refuses a file that is not valid TOML, names an unknown provider, kind, key or variable, or leaves a kind
 the worker writes unmapped without ``disabled = true``; each refusal names the file, the kind and the key.
@@ -117,6 +118,11 @@ def _template(path: Path, provider: str, kind: Kind, table: object) -> Template:
             )
     if len(set(names)) != len(names):
         raise SettingsError(f"{where}: variables names one variable twice")
+    if missing := [name for name in known if name not in names]:
+        raise SettingsError(
+            f"{where}: variables leaves out {', '.join(missing)}: the template must take every placeholder of"
+            f" {kind}'s text ({', '.join(known)}), in any order"
+        )
     return Template(kind, code.strip(), tuple(names))
 
 

@@ -8,8 +8,10 @@ registry's order, the idempotency key as ``SessionContext``. Tencent answers per
 with each code:
 
 - ``Ok``: sent, ``SerialNo`` kept as the provider's message id;
-- ``LimitExceeded.*`` and ``RequestLimitExceeded*``: a wait that spends no attempt; a daily limit is not
-  tried again before Tencent's day (Asia/Shanghai) rolls over;
+- ``LimitExceeded.*`` limits that lift (per 30 s, hour or day, frequency, rate) and
+  ``RequestLimitExceeded*``: a wait that spends no attempt; a daily limit is not tried again before
+  Tencent's day (Asia/Shanghai) rolls over. Limits that never lift (a country in the blacklist, too many
+  numbers) are permanent;
 - ``InternalError.*``, HTTP errors (``ServerNetworkError``), timeouts and connection failures
   (``ClientNetworkError``): transient;
 - anything else (``FailedOperation.*``, ``InvalidParameterValue.*``, ``AuthFailure.*``...): permanent, the
@@ -31,16 +33,30 @@ from worker.notify import providers, templates
 from worker.notify.senders import PermanentSendError, Sms, ThrottledSendError, TransientSendError
 from worker.settings import Settings
 
-DAILY = ("LimitExceeded.PhoneNumberDailyLimit", "LimitExceeded.PhoneNumberSameContentDailyLimit")
-THROTTLED = ("LimitExceeded.", "RequestLimitExceeded")
+# Limits that lift when Tencent's day (Asia/Shanghai) rolls over, and those that lift sooner; the other
+# LimitExceeded codes (a country in the app's blacklist, too many numbers in one call) never lift.
+DAILY = {
+    f"LimitExceeded.{name}" for name in (
+        "PhoneNumberDailyLimit", "PhoneNumberSameContentDailyLimit", "AppDailyLimit", "DailyLimit",
+        "AppMainlandChinaDailyLimit", "AppGlobalDailyLimit", "AppCountryOrRegionDailyLimit",
+    )
+}  # fmt: skip
+SOONER = {
+    f"LimitExceeded.{name}" for name in (
+        "PhoneNumberThirtySecondLimit", "PhoneNumberOneHourLimit", "DeliveryFrequencyLimit",
+        "GlobalSmsSendingRateLimit",
+    )
+}  # fmt: skip
 TRANSIENT = ("InternalError", "ServerNetworkError", "ClientNetworkError")
 
 
 def outcome(code: str, message: str) -> Exception:
     """The error a send failing with Tencent's ``code`` raises."""
     error = f"{code}: {message}"
-    if code.startswith(THROTTLED):
-        return ThrottledSendError(error, lifts=providers.next_day if code in DAILY else None)
+    if code in DAILY:
+        return ThrottledSendError(error, lifts=providers.next_day)
+    if code in SOONER or code.startswith("RequestLimitExceeded"):
+        return ThrottledSendError(error)
     if code.startswith(TRANSIENT):
         return TransientSendError(error)
     return PermanentSendError(error)

@@ -90,6 +90,8 @@ def claim(session: Session, now: datetime, *, lease: timedelta, limit: int):
             Notification.kind,
             Notification.params,
             Notification.order_id,
+            Notification.created_at,
+            Notification.last_error,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
     ).all()
@@ -128,7 +130,8 @@ def _flush(sessions: sessionmaker[Session], outcomes: _Outcomes, now: datetime) 
 def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
     sms = Sms(
         id=row.idempotency_key, to=row.phone, kind=row.kind, text=render(row.kind, row.params), params=row.params,
-        order_id=row.order_id, attempt=row.attempts,
+        order_id=row.order_id, created_at=row.created_at,
+        retry=row.attempts > 1 or row.last_error is not None,  # also after a revive, which resets the count
     )  # fmt: skip
     try:
         message_id = sender.send(sms)
@@ -138,7 +141,10 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
         return
     except ThrottledSendError as exc:
         now = clock()
-        until = exc.lifts(now) or now + backoff(row.attempts, settings.send_backoff)
+        # A throttle spends no attempt, so the backoff cannot grow with them: it grows with the time the
+        # notification has waited already (half of it, within the usual bounds).
+        waited = min(BACKOFF_CAP, (now - row.created_at) / 2)
+        until = exc.lifts(now) or now + max(backoff(row.attempts, settings.send_backoff), waited)
         log.warning("notification %s to %s throttled until %s: %s", row.id, mask(row.phone), until, exc)
         outcomes.throttled.append({**key, "due_at": until, "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
         return
