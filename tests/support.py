@@ -5,10 +5,14 @@ and the effort of the property tests (XINGTU_HYPOTHESIS_PROFILE, XINGTU_HYPOTHES
 """
 
 import os
+import shutil
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+
+from worker.database.engines import make_engine
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 # A Redis database of the tests' own, flushed by the stack tests.
@@ -40,3 +44,35 @@ def service_missing(what: str, error: Exception) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{message}; XINGTU_REQUIRE_SERVICES=1 requires it", pytrace=False)
     pytest.skip(message)
+
+
+def fresh_postgres(url: str, request, suffix: str) -> str:
+    """An empty database beside the run's, dropped after the test (or the module)."""
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"{sa.engine.make_url(url).database}_{suffix}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return admin.url.set(database=name).render_as_string(hide_password=False)
+
+
+def shared_database(request, sqlite_template, tmp_path_factory, label: str) -> str:
+    """A migrated, empty database for a module's read-only world: a copy of the SQLite template, or the
+    run's PostgreSQL database emptied (``request.param`` says which)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp(label) / "xingtu.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return url

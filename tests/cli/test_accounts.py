@@ -5,14 +5,12 @@ leaving the database exactly as it was, an MCN acting for the creator it signs f
 confirmed cancellation, and the text people read.
 """
 
-import shutil
-
 import pytest
 from freezegun import freeze_time
 
 from tests.cli.invoke import runner
 from tests.market import Market
-from tests.support import TABLES
+from tests.support import shared_database
 from worker.database.engines import make_engine, session_factory
 from worker.settings import Settings
 
@@ -171,16 +169,7 @@ def world(request, sqlite_template, tmp_path_factory):
     3        300        100            1.0     2, 3 completed; 4, 5 accepted (in production); 6 pending
     4        0          300            0.6667  7 completed; 8 cancelled by the client; 9 declined on closing; closed
     """
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("accounts") / "xingtu.db"
-        shutil.copy(sqlite_template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        engine.dispose()
+    url = shared_database(request, sqlite_template, tmp_path_factory, "accounts")
     xingtu = runner(url)
     with freeze_time(T0):
         for n in (1, 2):

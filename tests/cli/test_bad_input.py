@@ -4,14 +4,12 @@ operation. Each refusal names what is wrong and leaves the database exactly as i
 SQL-looking and emoji text is not bad input: it is stored as given, and nothing else changes.
 """
 
-import shutil
-
 import pytest
 from freezegun import freeze_time
 
 from tests.cli.invoke import runner
 from tests.market import Market
-from tests.support import TABLES
+from tests.support import shared_database
 from worker.database.engines import make_engine, session_factory
 from worker.runtime.celery_config import make_app
 from worker.runtime.context import Runtime
@@ -84,16 +82,7 @@ TASK_CODES = {"id past 64 bits": "invalid_order_id", "id not a number": "invalid
 def world(request, sqlite_template, tmp_path_factory):
     """Orders in every state, made through the CLI at fixed instants (ids 1 to 7), once per database:
     the cases only read it, and each compares the whole database before and after."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("world") / "xingtu.db"
-        shutil.copy(sqlite_template, path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        engine.dispose()
+    url = shared_database(request, sqlite_template, tmp_path_factory, "world")
     xingtu = runner(url)
     xingtu("client", "add", "--name", "品牌", "--phone", "13800000001")
     xingtu("client", "add", "--name", "品牌乙", "--phone", "13800000002")

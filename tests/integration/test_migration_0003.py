@@ -24,6 +24,7 @@ from models import Base, Client, CreatorEvent
 from models.states import CreatorStatus, Role
 from tests.cli.invoke import runner
 from tests.market import DAY, HOUR, T0, Market
+from tests.support import fresh_postgres
 from worker.database import schema
 from worker.database.engines import make_engine, session_factory
 from worker.errors import XingtuError
@@ -299,23 +300,6 @@ def downgrade(engine: sa.Engine, to: str) -> None:
         finally:
             if sqlite:
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
-
-
-def fresh_postgres(url: str, request, suffix: str) -> str:
-    """An empty database beside the run's, dropped after the test (or the module)."""
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"{sa.engine.make_url(url).database}_{suffix}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    request.addfinalizer(drop)
-    return admin.url.set(database=name).render_as_string(hide_password=False)
 
 
 def release_database(request, dialect: str, directory, suffix: str) -> str:

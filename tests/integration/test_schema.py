@@ -12,6 +12,7 @@ from models import Base, Client
 from models.sql import in_ids, json_bool, json_object
 from models.states import Role
 from tests.market import HOUR, T0
+from tests.support import fresh_postgres
 from worker.database import schema
 from worker.database.engines import make_engine
 
@@ -36,7 +37,7 @@ OLD_ROWS = [  # what a 0001 database holds: an accepted order with its escrow an
 
 def test_upgrading_a_database_that_holds_orders_keeps_them(tmp_path, postgres_database, request):
     """0002 rebuilds the creators table on SQLite while orders point at it."""
-    for url in (f"sqlite:///{tmp_path / 'old.db'}", _fresh_postgres(postgres_database, request)):
+    for url in (f"sqlite:///{tmp_path / 'old.db'}", fresh_postgres(postgres_database, request, "old")):
         engine = make_engine(url)
         assert schema.upgrade(engine, "0001")["to_revision"] == "0001"
         for sql in OLD_ROWS:
@@ -57,22 +58,6 @@ def test_upgrading_a_database_that_holds_orders_keeps_them(tmp_path, postgres_da
 def raw_rows(engine, table: str) -> list[tuple]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")]
-
-
-def _fresh_postgres(url: str, request) -> str:
-    """An empty database beside the run's, dropped after the test."""
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"{sa.engine.make_url(url).database}_old"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    request.addfinalizer(drop)
-    return admin.url.set(database=name).render_as_string(hide_password=False)
 
 
 def test_migrations_create_exactly_the_models(engine):

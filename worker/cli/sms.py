@@ -38,7 +38,7 @@ def templates_(app: App, provider: str | None) -> None:
             template = registry[kind]
             row["template"] = template.code
             row["variables"] = (
-                templates.variables(template, params, settings.sms_variable_max) if template.code else None
+                None if template.disabled else templates.variables(template, params, settings.sms_variable_max)
             )
         rows.append(row)
     app.emit_rows(rows, dict, "KIND / TEMPLATE / VARIABLES / TEXT", _row)

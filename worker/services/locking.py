@@ -115,6 +115,7 @@ class Side:
     role: Role
     party_id: int
     actor: Actor
+    creator: Creator | None = None  # the order's creator, locked, when an MCN acts for them
 
 
 def creator_side(creator_id: int | None, mcn_id: int | None) -> tuple[Role, int]:
@@ -134,4 +135,4 @@ def side(session: UnitOfWork, order_id: int, role: Role, actor_id: int, now: dat
     if creator.mcn_id != actor_id and session.get(Mcn, actor_id) is None:
         raise NotFound(f"mcn {actor_id} does not exist")
     rules.ensure_signs(actor_id, creator.id, creator.mcn_id, order_id)
-    return Side(Role.CREATOR, creator.id, Actor(Role.MCN, actor_id))
+    return Side(Role.CREATOR, creator.id, Actor(Role.MCN, actor_id), creator)

@@ -75,7 +75,7 @@ def accept(
 ) -> Order:
     """The order's creator, or the MCN signing them, takes the order on."""
     side = locking.side(session, order_id, *locking.creator_side(creator_id, mcn_id), now)
-    creator = locking.lock_creator(session, locking.creator_of(session, order_id), now)
+    creator = side.creator or locking.lock_creator(session, locking.creator_of(session, order_id), now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, side.party_id)
     rules.ensure_may_work(creator, f"creator {side.party_id} cannot accept order {order_id}", now)
