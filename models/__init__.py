@@ -6,6 +6,7 @@ from models.ledger import LedgerEntry
 from models.orders import MAX_AMOUNT_FEN, CancellationRequest, Order
 from models.outbox import Notification
 from models.parties import Client, Creator, Mcn
+from models.receipts import HeldReceipt
 from models.sanctions import Violation
 from models.trails import ClientEvent, CreatorEvent
 
@@ -16,6 +17,7 @@ __all__ = [
     "ClientEvent",
     "Creator",
     "CreatorEvent",
+    "HeldReceipt",
     "LedgerEntry",
     "MAX_AMOUNT_FEN",
     "Mcn",

@@ -7,6 +7,10 @@ sent (``worker.notify.messages.render``), so a batch of thousands is written by 
 index is a second guard against a double write, and the key handed to the sender is the same on every
 retry. ``due_at`` is when the row may next be tried: a row being sent is `sending` with ``due_at`` at the
 end of its lease, so a worker that dies mid-send leaves it due again once the lease ends.
+
+``sender`` names the sender that accepted the row; a provider's delivery receipt (``models.receipts``)
+then moves a `sent` row to `delivered` or `undelivered`, with the receipt's instant and the provider's
+error. Receipts are matched by ``provider_message_id`` (indexed) or by the idempotency key.
 """
 
 from datetime import datetime
@@ -17,7 +21,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.audit import Json
 from models.base import Base, Id, one_of, partial
-from models.states import NotificationKind, NotificationStatus, Role
+from models.states import RECEIPT_SENDERS, NotificationKind, NotificationStatus, Role
+
+# Sent by a sender that gets receipts, no receipt yet: what ``xingtu status`` counts as unconfirmed.
+UNCONFIRMED = f"status = 'sent' AND sender IN ({', '.join(repr(name) for name in RECEIPT_SENDERS)})"
 
 
 class Notification(Base):
@@ -38,11 +45,17 @@ class Notification(Base):
     sent_at: Mapped[datetime | None]
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(200))
+    receipt_at: Mapped[datetime | None]  # when the provider says the phone took it (or gave up)
+    receipt_error: Mapped[str | None] = mapped_column(String(300))
 
     __table_args__ = (
         one_of("kind", NotificationKind),
         CheckConstraint("recipient_role IN ('client', 'creator', 'mcn')", name="recipient_role_valid"),
         one_of("status", NotificationStatus),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("(status IN ('delivered', 'undelivered')) = (receipt_at IS NOT NULL)", name="receipt_at_set"),
         Index("ix_notifications_due", "due_at", "id", **partial("status IN ('pending', 'sending')")),
+        Index("ix_notifications_provider_message_id", "provider_message_id"),
+        Index("ix_notifications_unconfirmed", "sent_at", **partial(UNCONFIRMED)),
     )

@@ -75,6 +75,13 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     DEAD = "dead"
+    DELIVERED = "delivered"  # the provider's receipt (状态报告) says it reached the phone
+    UNDELIVERED = "undelivered"  # the receipt says it did not; the provider's error in receipt_error
+
+
+# The built-in senders whose providers push delivery receipts (``xingtu receipts serve``): only their
+# sends are expected to be confirmed.
+RECEIPT_SENDERS = ("aliyun", "tencent")
 
 
 class CreatorStatus(StrEnum):

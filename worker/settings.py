@@ -70,12 +70,20 @@ def _url(example: str) -> Callable[[str], str]:
     return parse
 
 
+def _token(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,200}", text.strip()):
+        raise ValueError("must be 16 to 200 letters, digits, - or _ (openssl rand -hex 16 makes one)")
+    return text.strip()
+
+
 def _text(text: str) -> str:
     return text
 
 
-def _setting(env: str, parse: Callable[[str], Any], default: Any, *, secret: bool = False) -> Any:
-    return field(default=default, repr=not secret, metadata={"env": env, "parse": parse})
+def _setting(env: str, parse: Callable[[str], Any], default: Any, *, secret: bool = False, hidden: bool = False) -> Any:
+    """A setting read from ``env``; a secret is left out of the repr, a hidden one out of errors too (a
+    malformed URL holds no password yet, a malformed token is still the token)."""
+    return field(default=default, repr=not (secret or hidden), metadata={"env": env, "parse": parse, "hidden": hidden})
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,8 @@ class Settings:
     sms_templates: Path | None = _setting("XINGTU_SMS_TEMPLATES", lambda text: Path(text.strip()), None)
     sms_variable_max: int = _setting("XINGTU_SMS_VARIABLE_MAX", _int_between(1, 500), 35)
     metrics_port: int | None = _setting("XINGTU_METRICS_PORT", _int_between(1, 65_535), None)
+    # The secret part of the receipts URL (``xingtu receipts serve``): /receipts/{aliyun|tencent}/{token}.
+    receipts_token: str = _setting("XINGTU_RECEIPTS_TOKEN", _token, "", hidden=True)
 
     def __post_init__(self) -> None:
         if self.send_lease <= self.sms_webhook_timeout:
@@ -148,5 +158,6 @@ class Settings:
             try:
                 values[f.name] = f.metadata["parse"](raw)
             except ValueError as exc:
-                raise SettingsError(f"{env}={raw!r} {exc}") from None
+                shown = "(not shown: a secret)" if f.metadata.get("hidden") else repr(raw)
+                raise SettingsError(f"{env}={shown} {exc}") from None
         return cls(**values)

@@ -130,7 +130,7 @@ def test_a_late_outcome_does_not_overwrite_the_claim_that_took_over(market):
     deliver(market, FakeSender({stale.idempotency_key: [TransientSendError("x")]}), T0 + lease)
     late = {"b_id": stale.id, "b_attempts": stale.attempts, "sent_at": T0 + lease, "provider_message_id": "late"}
     with market.sessions.begin() as session:  # the first claimer wakes up and reports success
-        assert outbox._record(session, outbox._Outcomes(sent=[late]), T0).sent == 0
+        assert outbox._record(session, "console", outbox._Outcomes(sent=[late]), T0).sent == 0
     note = by_key(market)[stale.idempotency_key]
     assert note.status is Status.PENDING and note.provider_message_id is None
 

@@ -16,6 +16,7 @@ from worker.cli.cancel import cancel
 from worker.cli.context import App, unavailable
 from worker.cli.orders import order
 from worker.cli.parties import client, creator, mcn
+from worker.cli.receipts import receipts
 from worker.cli.run import worker
 from worker.cli.sms import sms
 from worker.cli.violations import violation
@@ -33,7 +34,7 @@ def cli(app: App, as_json: bool) -> None:
     app.as_json = as_json
 
 
-for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, sms, status, worker):
+for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, sms, receipts, status, worker):
     cli.add_command(command)
 
 

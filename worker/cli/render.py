@@ -127,12 +127,12 @@ def event_row(event: dict[str, Any]) -> str:
     return f"{_when(event['at']):<26}  {actor:<12}  {event['event']:<28}  {state:<22}  {details}"
 
 
-NOTIFICATION_HEADER = f"{'ID':>6}  {'KIND':<22}  {'TO':<28}  {'STATUS':<7}  {'TRIES':>5}  TEXT"
+NOTIFICATION_HEADER = f"{'ID':>6}  {'KIND':<22}  {'TO':<28}  {'STATUS':<11}  {'TRIES':>5}  TEXT"
 
 
 def notification_row(note: dict[str, Any]) -> str:
     to = f"{note['recipient_role']} {note['recipient_id']} {note['phone']}"
-    return f"{note['id']:>6}  {note['kind']:<22}  {to:<28}  {note['status']:<7}  {note['attempts']:>5}  {note['text']}"
+    return f"{note['id']:>6}  {note['kind']:<22}  {to:<28}  {note['status']:<11}  {note['attempts']:>5}  {note['text']}"
 
 
 def scan_text(result: dict[str, Any]) -> str:
@@ -140,7 +140,8 @@ def scan_text(result: dict[str, Any]) -> str:
     return (
         f"scan {verb}: {result['expired_orders']} expired orders, {result['timed_out_requests']} timed-out"
         f" cancellation requests, {result['acceptance_reminders']} acceptance reminders,"
-        f" {result['lifted_suspensions']} suspensions lifted"
+        f" {result['lifted_suspensions']} suspensions lifted, {result['receipts_applied']} held delivery receipts"
+        f" applied, {result['receipts_forgotten']} forgotten"
     )
 
 
@@ -176,5 +177,11 @@ def status_text(report: dict[str, Any]) -> str:
             ("open requests", f"{requests[0]} ({requests[1]} overdue, {oldest('oldest_overdue_request_seconds')})"),
             ("notifications", counts("notifications")),
             ("due now", f"{report['due_notifications']} ({oldest('oldest_due_notification_seconds')})"),
+            (
+                "unconfirmed",
+                f"{report['unconfirmed_notifications']} sent over an hour ago with no delivery receipt"
+                f" ({oldest('oldest_unconfirmed_seconds')})",
+            ),
+            ("held receipts", f"{report['held_receipts']} ({report['unknown_receipts']} matching no notification)"),
         ]
     )

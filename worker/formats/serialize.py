@@ -125,4 +125,7 @@ def notification_json(note: Notification) -> dict[str, Any]:
         "text": render(note.kind, note.params),
         "created_at": instant(note.created_at),
         "sent_at": instant(note.sent_at),
+        "sender": note.sender,
+        "receipt_at": instant(note.receipt_at),
+        "receipt_error": note.receipt_error,
     }

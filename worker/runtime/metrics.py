@@ -37,12 +37,16 @@ class StatusCollector:
             ("overdue_cancellation_requests", "Open requests past their respond-by instant."),
             ("due_notifications", "Notifications due to be sent now."),
             ("oldest_due_notification_seconds", "Age of the oldest due notification."),
+            ("unconfirmed_notifications", "Sent through Aliyun or Tencent over an hour ago, no delivery receipt yet."),
+            ("oldest_unconfirmed_seconds", "Age of the oldest unconfirmed send."),
+            ("held_receipts", "Delivery receipts waiting for their send to be recorded, or matching nothing."),
+            ("unknown_receipts", "Held delivery receipts that match no notification."),
         ]:
             yield GaugeMetricFamily(f"xingtu_{key}", help_, value=report[key])
         for key, help_ in [
             ("orders_expired", "Orders cancelled because nobody accepted them in time."),
             ("orders_cancelled", "Orders cancelled for any reason."),
-            ("notifications_sent", "Notifications delivered to the sender."),
+            ("notifications_sent", "Notifications the sender took (sent, delivered or undelivered since)."),
             ("notifications_failed", "Notifications that failed at least once (sent later, retrying, or dead)."),
         ]:
             yield CounterMetricFamily(f"xingtu_{key}", help_, value=report["totals"][key])

@@ -27,7 +27,7 @@ from worker.errors import InvalidState, NotFound
 from worker.formats.phones import mask
 from worker.notify.messages import render
 from worker.notify.senders import PermanentSendError, Sender, Sms, ThrottledSendError, TransientSendError
-from worker.services import due
+from worker.services import due, receipts
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class _Outcomes:
     dead: list[dict] = field(default_factory=list)
     released: list[dict] = field(default_factory=list)
     throttled: list[dict] = field(default_factory=list)
+    # (id, idempotency key, provider message id) of each send, to find the receipts held for them
+    messages: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> timedelta:
@@ -117,14 +119,16 @@ def deliver(
             break
         _send(sender, settings, row, {"b_id": row.id, "b_attempts": row.attempts}, outcomes, clock)
         if monotonic() - recorded >= RECORD_EVERY:
-            result += _flush(sessions, outcomes, clock())
+            result += _flush(sessions, settings.sms_sender, outcomes, clock())
             outcomes, recorded = _Outcomes(), monotonic()
-    return result + _flush(sessions, outcomes, clock())
+    return result + _flush(sessions, settings.sms_sender, outcomes, clock())
 
 
-def _flush(sessions: sessionmaker[Session], outcomes: _Outcomes, now: datetime) -> DispatchResult:
+def _flush(sessions: sessionmaker[Session], sender: str, outcomes: _Outcomes, now: datetime) -> DispatchResult:
     with transaction(sessions) as session:
-        return _record(session, outcomes, now)
+        result = _record(session, sender, outcomes, now)
+        receipts.apply_held(session, sender, outcomes.messages)
+        return result
 
 
 def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
@@ -157,12 +161,14 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
         else:
             outcomes.retrying.append({**error, "due_at": clock() + backoff(row.attempts, settings.send_backoff)})
         return
-    outcomes.sent.append({**key, "sent_at": clock(), "provider_message_id": str(message_id)[:200]})
+    message_id = str(message_id)[:200]
+    outcomes.sent.append({**key, "sent_at": clock(), "provider_message_id": message_id})
+    outcomes.messages.append((row.id, row.idempotency_key, message_id))
 
 
-def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchResult:
+def _record(session: Session, sender: str, outcomes: _Outcomes, now: datetime) -> DispatchResult:
     """Write each outcome if the row is still under this claim; a row a later claim took over is left
-    to that claim."""
+    to that claim. A sent row keeps the name of the sender (``XINGTU_SMS_SENDER``) that took it."""
     table = Notification.__table__
     ours = (
         table.c.id == bindparam("b_id"),
@@ -171,7 +177,7 @@ def _record(session: Session, outcomes: _Outcomes, now: datetime) -> DispatchRes
     )
     result = DispatchResult()
     changes = {
-        "sent": {"status": Status.SENT},
+        "sent": {"status": Status.SENT, "sender": sender[:200]},
         "retrying": {"status": Status.PENDING},
         "dead": {"status": Status.DEAD},
         "released": {"status": Status.PENDING, "due_at": now, "attempts": table.c.attempts - 1},

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models import CancellationRequest as Request
-from models import Creator, Notification, Order, OrderEvent, Violation
+from models import Creator, HeldReceipt, Notification, Order, OrderEvent, Violation
 from models.states import CancelReason, CreatorStatus, NotificationStatus, OrderStatus, RequestStatus
 from worker.errors import NotFound
-from worker.services import due
+from worker.services import due, receipts
 
 BATCH = 500
+SENT = (NotificationStatus.SENT, NotificationStatus.DELIVERED, NotificationStatus.UNDELIVERED)  # taken by a sender
 
 
 def order(session: Session, order_id: int) -> Order:
@@ -78,6 +79,7 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
     expired = session.scalar(
         select(func.count()).where(Order.cancel_reason == CancelReason.ACCEPTANCE_TIMEOUT).select_from(Order)
     )
+    unconfirmed, oldest_unconfirmed = _overdue(session, Notification.sent_at, *receipts.unconfirmed(now))
     failed = session.scalar(select(func.count()).where(Notification.last_error.is_not(None)).select_from(Notification))
     orders = _by_status(session, Order, OrderStatus)
     notifications = _by_status(session, Notification, NotificationStatus)
@@ -94,10 +96,14 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
         "notifications": notifications,
         "due_notifications": due_notes,
         "oldest_due_notification_seconds": _age(now, oldest_note),
+        "unconfirmed_notifications": unconfirmed,
+        "oldest_unconfirmed_seconds": _age(now, oldest_unconfirmed),
+        "held_receipts": session.scalar(select(func.count()).select_from(HeldReceipt)),
+        "unknown_receipts": session.scalar(receipts.unknown().with_only_columns(func.count())),
         "totals": {
             "orders_expired": expired,
             "orders_cancelled": orders[OrderStatus.CANCELLED],
-            "notifications_sent": notifications[NotificationStatus.SENT],
+            "notifications_sent": sum(notifications[status] for status in SENT),
             "notifications_failed": failed,
         },
     }

@@ -1,5 +1,6 @@
-"""Timers: acceptance timeouts, cancellation response timeouts, acceptance reminders, and the ends of
-creators' suspensions.
+"""Timers: acceptance timeouts, cancellation response timeouts, acceptance reminders, the ends of
+creators' suspensions, and the delivery receipts held for a send not yet recorded
+(``worker.services.receipts``).
 
 Set-based: each function claims up to ``limit`` due rows with one statement (on PostgreSQL
 ``FOR NO KEY UPDATE SKIP LOCKED``, so scans running at once split the work and no timeout is applied
@@ -29,7 +30,7 @@ from models.states import (
 )  # fmt: skip
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
-from worker.services import due, settlement
+from worker.services import due, receipts, settlement
 from worker.services.records import SYSTEM, Records, subject
 
 
@@ -39,6 +40,8 @@ class ScanResult:
     timed_out_requests: int = 0
     acceptance_reminders: int = 0
     lifted_suspensions: int = 0
+    receipts_applied: int = 0  # held delivery receipts whose send is now recorded (``services.receipts``)
+    receipts_forgotten: int = 0  # held receipts that matched nothing for ``receipts.HELD_FOR``
 
     def __add__(self, other: "ScanResult") -> "ScanResult":
         return ScanResult(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
@@ -220,11 +223,12 @@ def _due_rows(now: datetime) -> dict:
         "timed_out_requests": select(Request.id).where(*due.response(now)),
         "acceptance_reminders": select(Order.id).where(*due.reminder(now)),
         "lifted_suspensions": select(Creator.id).where(*due.lift(now)),
+        **receipts.due(now),
     }
 
 
 def scan_batch(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
-    """One bounded pass over every timer, in one transaction (the caller's). One statement of four
+    """One bounded pass over every timer, in one transaction (the caller's). One statement of
     index probes first says which timers have anything due; when none has (most passes), that is all."""
     rows = _due_rows(now)
     found = dict(zip(rows, session.execute(select(*(exists(query) for query in rows.values()))).one()))
@@ -233,7 +237,15 @@ def scan_batch(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit:
         timed_out_requests=time_out_requests(session, now, policy, limit=limit) if found["timed_out_requests"] else 0,
         acceptance_reminders=write_reminders(session, now, limit=limit) if found["acceptance_reminders"] else 0,
         lifted_suspensions=lift_suspensions(session, now, limit=limit) if found["lifted_suspensions"] else 0,
+        **_receipts(session, now, limit, found),
     )
+
+
+def _receipts(session: UnitOfWork, now: datetime, limit: int, found: dict[str, bool]) -> dict[str, int]:
+    if not (found["receipts_applied"] or found["receipts_forgotten"]):
+        return {}
+    applied, forgotten = receipts.sweep(session, now, limit=limit)
+    return {"receipts_applied": applied, "receipts_forgotten": forgotten}
 
 
 def count_due(session: Session, now: datetime) -> ScanResult:
