@@ -75,6 +75,9 @@ class AliyunGateway(LocalServer):
     # (the call) -> the answer; every call succeeds unless told otherwise
     respond: object = lambda call: Answer()
     lookups_fail: bool = False  # QuerySendDetails answers 503
+    # (the accepted call) -> None, run before the answer goes back: Aliyun pushing its receipt sooner
+    # than the sender hears of the send
+    on_accept: object = None
 
     @property
     def sends(self) -> list[SendSms]:
@@ -138,6 +141,8 @@ class AliyunGateway(LocalServer):
                     call.biz_id = f"{uuid.uuid4().int % 10**18}^0"
                 with gateway.lock:
                     gateway.received.append(call)
+                if call.biz_id and gateway.on_accept:
+                    gateway.on_accept(call)
                 time.sleep(answer.delay)  # after recording: a send accepted but answered too late
                 reply = {"RequestId": str(uuid.uuid4()).upper(), "Code": answer.code, "Message": answer.code}
                 if call.biz_id:

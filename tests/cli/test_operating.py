@@ -61,3 +61,33 @@ def test_the_worker_will_not_start_with_a_sender_missing_a_setting(xingtu):
         result.json["error"]["message"] == "XINGTU_ALIYUN_ACCESS_KEY_ID is not set: XINGTU_SMS_SENDER=aliyun needs it"
     )
     assert "s3cr3t-k3y" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_receipts_serve_will_not_start_without_its_token(xingtu):
+    result = xingtu("--json", "receipts", "serve", "--port", 1)
+    assert result.code == 1 and result.json["error"]["code"] == "invalid_setting"
+    assert "XINGTU_RECEIPTS_TOKEN is not set" in result.json["error"]["message"]
+
+
+def test_receipts_serve_names_a_malformed_token_without_showing_it(xingtu):
+    result = xingtu("--json", "receipts", "serve", env={"XINGTU_RECEIPTS_TOKEN": "short/s3cr3t"})
+    assert result.code == 1 and result.json["error"]["code"] == "invalid_setting"
+    message = result.json["error"]["message"]
+    assert message.startswith("XINGTU_RECEIPTS_TOKEN=") and "16 to 200 letters" in message
+    assert "s3cr3t" not in message + result.stderr
+
+
+def test_receipts_serve_says_when_its_port_is_taken(xingtu):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = xingtu("--json", "receipts", "serve", "--port", port, env={"XINGTU_RECEIPTS_TOKEN": "t" * 32})
+    assert result.code == 1 and result.json["error"]["message"].startswith(f"cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in result.stderr
+
+
+def test_status_shows_unconfirmed_sends_and_held_receipts(xingtu):
+    text = xingtu("status").stdout
+    assert "unconfirmed      0 sent over an hour ago with no delivery receipt (oldest 0 s)" in text
+    assert "held receipts    0 (0 matching no notification)" in text

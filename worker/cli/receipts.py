@@ -1,5 +1,7 @@
 """``xingtu receipts serve``: take the providers' delivery receipts over HTTP."""
 
+import logging
+
 import click
 
 from worker.cli.context import App, pass_app
@@ -30,6 +32,7 @@ def serve(app: App, host: str, port: int, loglevel: str) -> None:
             f"xingtu receipts serve needs the receipts extra: pip install 'xingtu-worker[receipts]' ({exc.name} is"
             " missing)"
         ) from None
+    logging.getLogger("worker").setLevel(loglevel.upper())  # each push's outcomes are logged at INFO
     endpoint = receipt_endpoint.make_app(app.settings.receipts_token, app.sessions())  # checks the database too
     try:
         receipt_endpoint.serve(endpoint, host, port, log_level=loglevel.lower())

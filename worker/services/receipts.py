@@ -150,7 +150,7 @@ def unconfirmed(now: datetime) -> tuple:
 
 def unknown():
     """Held receipts that match no notification at all, sent or not."""
-    return select(HeldReceipt.id).where(~exists().where(_held_message()))
+    return select(HeldReceipt.id).select_from(HeldReceipt).where(~exists().where(_held_message()))
 
 
 def due(now: datetime) -> dict:
