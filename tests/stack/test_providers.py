@@ -123,7 +123,9 @@ def test_a_worker_sends_every_notification_once_through_aliyun_and_each_ends_del
         accepted = Counter(call.query["OutId"] for call in gateway.accepted)
         assert accepted == {n.idempotency_key: 1 for n in notes()}, "each notification accepted exactly once"
         assert pushes == [200] * 6
-        assert receipts_log.read_text().count("aliyun receipts: 1 early") == 6  # held, applied as each send was recorded
+        assert (
+            receipts_log.read_text().count("aliyun receipts: 1 early") == 6
+        )  # held, applied as each send was recorded
         assert all(call.signature_ok for call in gateway.received)
         templates_used = {call.query["TemplateCode"] for call in gateway.accepted}
         assert templates_used == {"SMS_900000001", "SMS_900000007"}  # order_published, order_cancelled
