@@ -1,7 +1,7 @@
 """Plain helpers and constants shared by the tests and their conftest files (import these from here,
 never from a conftest): where PostgreSQL and Redis are and whether a missing service fails or skips
 (XINGTU_TEST_POSTGRES_URL, XINGTU_TEST_REDIS_URL, XINGTU_REQUIRE_SERVICES, ``service_missing``), the tables a test empties,
-and the effort of the property tests (XINGTU_HYPOTHESIS_PROFILE, XINGTU_HYPOTHESIS_EXAMPLES).
+moving a database's schema (``revision``, ``downgrade``), and the effort of the property tests (XINGTU_HYPOTHESIS_PROFILE, XINGTU_HYPOTHESIS_EXAMPLES).
 """
 
 import os
@@ -9,9 +9,11 @@ import shutil
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from worker.database import schema
 from worker.database.engines import make_engine
 
 POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -19,7 +21,7 @@ POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres
 REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"
 TABLES = (
-    "notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, client_events,"
+    "held_receipts, notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, client_events,"
     " violations, creators, mcns, clients"
 )
 
@@ -76,3 +78,24 @@ def shared_database(request, sqlite_template, tmp_path_factory, label: str) -> s
         connection.exec_driver_sql(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     engine.dispose()
     return url
+
+
+def revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as connection:
+        return schema.current_revision(connection)
+
+
+def downgrade(engine: sa.Engine, to: str) -> None:
+    """Alembic's downgrade, with SQLite's foreign keys off while tables are rebuilt, as ``schema.upgrade``."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                command.downgrade(schema._config(connection), to)
+                if sqlite:
+                    assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")

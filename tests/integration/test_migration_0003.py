@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -24,7 +23,7 @@ from models import Base, Client, CreatorEvent
 from models.states import CreatorStatus, Role
 from tests.cli.invoke import runner
 from tests.market import DAY, HOUR, T0, Market
-from tests.support import fresh_postgres
+from tests.support import downgrade, fresh_postgres, revision
 from worker.database import schema
 from worker.database.engines import make_engine, session_factory
 from worker.errors import XingtuError
@@ -280,27 +279,6 @@ def old_rows(engine: sa.Engine, *, keep_dropped: bool = False) -> dict[str, list
             result = connection.exec_driver_sql(f"SELECT {', '.join(kept)} FROM {table} ORDER BY id")
             dump[table] = [tuple(row) for row in result]
     return dump
-
-
-def revision(engine: sa.Engine) -> str | None:
-    with engine.connect() as connection:
-        return schema.current_revision(connection)
-
-
-def downgrade(engine: sa.Engine, to: str) -> None:
-    """Alembic's downgrade, with SQLite's foreign keys off while tables are rebuilt, as ``schema.upgrade``."""
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with connection.begin():
-                command.downgrade(schema._config(connection), to)
-                if sqlite:
-                    assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-        finally:
-            if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
 
 
 def release_database(request, dialect: str, directory, suffix: str) -> str:
