@@ -87,7 +87,9 @@ def downgrade() -> None:
     op.drop_table("held_receipts")
     op.drop_index("ix_notifications_unconfirmed", table_name="notifications")
     op.drop_index("ix_notifications_provider_message_id", table_name="notifications")
-    op.execute("UPDATE notifications SET status = 'sent', receipt_at = NULL WHERE status IN ('delivered', 'undelivered')")
+    op.execute(
+        "UPDATE notifications SET status = 'sent', receipt_at = NULL WHERE status IN ('delivered', 'undelivered')"
+    )
     with _notifications() as notifications:
         notifications.drop_constraint(op.f("ck_notifications_receipt_at_set"), type_="check")
         _status_check(notifications, STATUSES)
