@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from time import monotonic
 
 import pytest
 
@@ -243,6 +244,19 @@ def test_a_failed_look_up_sends_nothing(gateway):
     with pytest.raises(TransientSendError, match="nothing was sent"):
         AliyunSender(aliyun_settings(gateway)).send(replace(sms(), retry=True))
     assert [call.action for call in gateway.received] == ["QuerySendDetails"]
+
+
+def test_a_look_up_with_no_time_left_in_the_lease_sends_nothing(gateway):
+    """A call is not started when its timeout (1 s here) could carry it past the send's deadline: a
+    look-up too late, or the send after a look-up, could otherwise outlive the lease and be sent twice."""
+    sender = AliyunSender(aliyun_settings(gateway))
+    with pytest.raises(TransientSendError, match="no time left in the send's lease for the look-up"):
+        sender.send(replace(sms(), retry=True, deadline=monotonic() + 0.5))
+    with pytest.raises(TransientSendError, match="no time left in the send's lease for SendSms"):
+        sender.send(replace(sms(), deadline=monotonic() + 0.5))
+    assert gateway.received == []
+    assert sender.send(replace(sms(), retry=True, deadline=monotonic() + 30))  # with time enough, both go
+    assert [call.action for call in gateway.received] == ["QuerySendDetails", "SendSms"]
 
 
 def test_a_revived_notification_is_looked_up_before_it_is_sent_again(market, gateway):

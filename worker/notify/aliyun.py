@@ -18,6 +18,7 @@ a dropped connection, a worker that died mid-send, a notification revived) first
 send with this ``OutId`` was accepted (``QuerySendDetails`` for the number, each Asia/Shanghai day from
 today back to the day the notification was written, at most the 30 days Aliyun keeps) and records that
 one as sent instead of sending again. A look-up that fails is a transient failure: nothing is sent blind.
+Nor is one that runs out of the send's lease (``Sms.deadline``): no call starts that could end past it.
 
 Errors name the exception's class, never its text: the SDK's network errors quote the request URL, which
 holds the phone number and the variables.
@@ -71,6 +72,8 @@ class AliyunSender:
         # One attempt per send (no retry options in the Config): a retry is the outbox's decision, with its
         # backoff and attempts limit.
         self.runtime = RuntimeOptions(read_timeout=timeout_ms, connect_timeout=timeout_ms)
+        # As the outbox counts a send: no call starts that its timeout could carry past the lease.
+        self.call_time = settings.sms_webhook_timeout.total_seconds()
         self.client = Client(
             Config(
                 access_key_id=settings.aliyun_access_key_id,
@@ -91,6 +94,7 @@ class AliyunSender:
             template_param=json.dumps(templates.variables(template, sms.params, self.variable_max), ensure_ascii=False),
             out_id=sms.id,
         )
+        providers.in_time(sms, self.call_time, "SendSms")
         try:
             answer = self.client.send_sms_with_options(request, self.runtime).body
         except ThrottlingException as exc:  # HTTP 429 with a retry-after: the gateway's own flow control
@@ -123,6 +127,7 @@ class AliyunSender:
                     phone_number=phone_number(sms.to), send_date=day.strftime("%Y%m%d"), page_size=PAGE,
                     current_page=page,
                 )  # fmt: skip
+                providers.in_time(sms, self.call_time, "the look-up of an earlier try")
                 try:
                     answer = self.client.query_send_details_with_options(request, self.runtime).body
                 except Exception as exc:

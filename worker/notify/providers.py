@@ -1,18 +1,20 @@
 """What the senders of Chinese SMS providers (``worker.notify.aliyun``, ``worker.notify.tencent``) share:
-checking their settings at start-up, and when a sending limit lifts.
+checking their settings at start-up, keeping their calls within the send's lease, and when a sending
+limit lifts.
 
 Aliyun and Tencent Cloud count their daily and monthly limits on the Asia/Shanghai calendar, so a wait
 for one ends at the next midnight or the first of the next month there, whatever the worker's own zone.
 """
 
 from datetime import datetime, time, timedelta
+from time import monotonic
 from urllib.parse import SplitResult, urlsplit
 
 from models.states import NotificationKind
 from worker.errors import SettingsError
 from worker.formats.display import SHANGHAI
 from worker.notify import templates
-from worker.notify.senders import PermanentSendError, Sms
+from worker.notify.senders import PermanentSendError, Sms, TransientSendError
 from worker.settings import Settings
 
 
@@ -33,6 +35,13 @@ def template(registry: dict[NotificationKind, templates.Template], sms: Sms) -> 
     if found.disabled:
         raise PermanentSendError(f"{sms.kind} is disabled in XINGTU_SMS_TEMPLATES: not sent")
     return found
+
+
+def in_time(sms: Sms, timeout: float, call: str) -> None:
+    """Refuse to start ``call`` when its timeout could carry it past the send's deadline (the lease's
+    end): the try ends as a transient failure, nothing sent, and the next one starts afresh."""
+    if sms.deadline is not None and monotonic() + timeout > sms.deadline:
+        raise TransientSendError(f"no time left in the send's lease for {call}; nothing was sent")
 
 
 def endpoint(name: str, url: str, example: str) -> SplitResult:

@@ -44,10 +44,14 @@ class Sms:
     # a dropped connection, a worker that died mid-send), so a provider that does not deduplicate is
     # asked about it first.
     retry: bool = False
+    # ``time.monotonic()`` by which the send must be over: its lease's end. A sender making several calls
+    # (a look-up, then the send) starts none that its timeout would carry past it, or the row could be
+    # claimed again and sent twice.
+    deadline: float | None = None
 
 
 # What the webhook posts (the README's contract).
-WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")  # not created_at, retry: for providers
+WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")  # the rest is for providers' senders
 
 
 class SendError(Exception):

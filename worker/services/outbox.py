@@ -112,12 +112,13 @@ def deliver(
     with transaction(sessions) as session:
         rows = claim(session, now, lease=settings.send_lease, limit=settings.send_batch_size)
     last_start = now + settings.send_lease - settings.sms_webhook_timeout
+    lease_ends = monotonic() + settings.send_lease.total_seconds()  # the same instant, for the senders' calls
     outcomes, result, recorded = _Outcomes(), DispatchResult(), monotonic()
     for index, row in enumerate(rows):
         if rules.is_due(last_start, clock()):  # too late in the lease to start another send: give the rest back
             outcomes.released += [{"b_id": r.id, "b_attempts": r.attempts} for r in rows[index:]]
             break
-        _send(sender, settings, row, {"b_id": row.id, "b_attempts": row.attempts}, outcomes, clock)
+        _send(sender, settings, row, {"b_id": row.id, "b_attempts": row.attempts}, outcomes, clock, lease_ends)
         if monotonic() - recorded >= RECORD_EVERY:
             result += _flush(sessions, settings.sms_sender, outcomes, clock())
             outcomes, recorded = _Outcomes(), monotonic()
@@ -131,11 +132,12 @@ def _flush(sessions: sessionmaker[Session], sender: str, outcomes: _Outcomes, no
         return result
 
 
-def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock) -> None:
+def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcomes, clock, lease_ends: float) -> None:
     sms = Sms(
         id=row.idempotency_key, to=row.phone, kind=row.kind, text=render(row.kind, row.params), params=row.params,
         order_id=row.order_id, created_at=row.created_at,
         retry=row.attempts > 1 or row.last_error is not None,  # also after a revive, which resets the count
+        deadline=lease_ends,
     )  # fmt: skip
     try:
         message_id = sender.send(sms)
