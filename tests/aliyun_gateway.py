@@ -16,7 +16,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -51,6 +51,27 @@ class Answer:
     status: int = 200
     code: str = "OK"
     delay: float = 0.0
+
+
+# Headers Aliyun requires in SignedHeaders, and how far the signing time (x-acs-date) may be from now.
+REQUIRED_SIGNED = {
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+}
+VARIABLE_MAX = 35
+SKEW = 900  # seconds (Aliyun answers SignatureNonceUsed / InvalidTimeStamp.Expired beyond)
+
+
+def _recent(stamp: str) -> bool:
+    try:
+        signed_at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return False
+    return abs((datetime.now(timezone.utc) - signed_at).total_seconds()) <= SKEW
 
 
 def canonical_query(query: str) -> str:
@@ -100,6 +121,8 @@ class AliyunGateway(LocalServer):
             algorithm == "ACS3-HMAC-SHA256"
             and parts.get("Credential") == ACCESS_KEY_ID
             and all(name in headers for name in signed)
+            and REQUIRED_SIGNED <= set(signed)
+            and _recent(headers.get("x-acs-date", ""))
             and headers.get("x-acs-content-sha256") == hashlib.sha256(body).hexdigest()
             and hmac.compare_digest(
                 parts.get("Signature", ""),
@@ -136,6 +159,10 @@ class AliyunGateway(LocalServer):
                     answer = Answer(400, "SignatureDoesNotMatch")
                 elif call.action not in ("SendSms", "QuerySendDetails"):
                     answer = Answer(400, "InvalidAction.NotFound")
+                elif call.action == "SendSms" and not all(
+                    isinstance(v, str) and 1 <= len(v) <= VARIABLE_MAX for v in call.variables.values()
+                ):  # Aliyun takes string variables of 1 to 35 characters only
+                    answer = Answer(code="isv.PARAM_LENGTH_LIMIT")
                 ok = answer.status == 200 and answer.code == "OK"
                 if ok and call.action == "SendSms":
                     call.biz_id = f"{uuid.uuid4().int % 10**18}^0"

@@ -43,6 +43,10 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
+VARIABLE_MAX = 35  # each template variable, as Tencent counts it for a notification template
+SKEW = 300  # seconds: Tencent's tolerance for the signing time (AuthFailure.SignatureExpire beyond)
+
+
 def tc3_signature(secret: str, headers: dict[str, str], signed: list[str], body: bytes, timestamp: str) -> str:
     date = time.strftime("%Y-%m-%d", time.gmtime(int(timestamp)))
     values = {
@@ -83,6 +87,8 @@ class TencentGateway(LocalServer):
             algorithm == "TC3-HMAC-SHA256"
             and parts.get("Credential") == f"{SECRET_ID}/{date}/sms/tc3_request"
             and all(name in headers for name in signed)
+            and {"content-type", "host"} <= set(signed)  # what Tencent requires to be signed
+            and abs(time.time() - int(timestamp)) <= SKEW  # Tencent refuses a request signed too long ago
             and hmac.compare_digest(
                 parts.get("Signature", ""), tc3_signature(self.secret, headers, signed, raw, timestamp)
             )
@@ -102,6 +108,9 @@ class TencentGateway(LocalServer):
                     answer = Answer(error="AuthFailure.SignatureFailure")
                 elif headers.get("x-tc-action") != "SendSms":
                     answer = Answer(error="InvalidAction")
+                elif not all(isinstance(v, str) and 1 <= len(v) <= VARIABLE_MAX
+                             for v in call.body.get("TemplateParamSet", [])):  # fmt: skip
+                    answer = Answer(code="InvalidParameterValue.TemplateParameterLengthLimit")
                 request_id = str(uuid.uuid4())
                 if answer.error:
                     response = {"Error": {"Code": answer.error, "Message": answer.error}, "RequestId": request_id}

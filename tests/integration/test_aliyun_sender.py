@@ -78,6 +78,13 @@ def test_variables_are_clipped_to_the_limit_so_a_long_reason_never_fails_a_send(
     assert all(isinstance(value, str) and 1 <= len(value) <= 35 for value in variables.values())
 
 
+def test_without_the_clipping_the_gateway_refuses_a_long_variable_as_aliyun_does(gateway):
+    """The check above can fail: set past Aliyun's limit, the same reason is refused for good."""
+    sender = AliyunSender(aliyun_settings(gateway, sms_variable_max=100))
+    with pytest.raises(PermanentSendError, match="isv.PARAM_LENGTH_LIMIT"):
+        sender.send(sms(Kind.CANCELLATION_REQUESTED, reason="理" * 500))
+
+
 OUTCOMES = [
     ("isv.BUSINESS_LIMIT_CONTROL", 200, ThrottledSendError),
     ("isv.DAY_LIMIT_CONTROL", 200, ThrottledSendError),
