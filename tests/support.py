@@ -86,16 +86,7 @@ def revision(engine: sa.Engine) -> str | None:
 
 
 def downgrade(engine: sa.Engine, to: str) -> None:
-    """Alembic's downgrade, with SQLite's foreign keys off while tables are rebuilt, as ``schema.upgrade``."""
-    with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
-        try:
-            with connection.begin():
-                command.downgrade(schema._config(connection), to)
-                if sqlite:
-                    assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
-        finally:
-            if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+    """Alembic's downgrade, in the transaction ``schema.upgrade`` migrates in (SQLite's foreign keys
+    off while tables are rebuilt, every reference checked before the commit)."""
+    with schema.migrating(engine) as connection:
+        command.downgrade(schema._config(connection), to)

@@ -1,5 +1,8 @@
 """Schema versions: upgrade to the newest migration, and refuse to run against an old schema."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -26,8 +29,9 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> dict:
-    """Create or upgrade the schema to the newest revision; running it again changes nothing.
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction, for Alembic to move the schema in.
 
     On SQLite a migration may rebuild a table (Alembic's batch mode), which foreign keys pointing at
     it would refuse; as SQLite prescribes, enforcement is off for the migration (it can only be
@@ -39,14 +43,20 @@ def upgrade(engine: Engine, revision: str = "head") -> dict:
             connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
         try:
             with connection.begin():
-                before = current_revision(connection)
-                command.upgrade(_config(connection), revision)
+                yield connection
                 if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
                     raise DatabaseError(f"the migration left broken references, nothing was changed: {broken[:5]}")
-                after = current_revision(connection)
         finally:
             if sqlite:
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+
+
+def upgrade(engine: Engine, revision: str = "head") -> dict:
+    """Create or upgrade the schema to the newest revision; running it again changes nothing."""
+    with migrating(engine) as connection:
+        before = current_revision(connection)
+        command.upgrade(_config(connection), revision)
+        after = current_revision(connection)
     return {
         "database": masked(engine.url.render_as_string(hide_password=False)),
         "from_revision": before,
