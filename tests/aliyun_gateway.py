@@ -99,6 +99,7 @@ class AliyunGateway(LocalServer):
     # (the accepted call) -> None, run before the answer goes back: Aliyun pushing its receipt sooner
     # than the sender hears of the send
     on_accept: object = None
+    port: int = 0  # 0: a free one
 
     @property
     def sends(self) -> list[SendSms]:
@@ -109,7 +110,7 @@ class AliyunGateway(LocalServer):
         return [call for call in self.sends if call.biz_id]
 
     def __post_init__(self):
-        self._start()
+        self._start(self.port)
 
     def _judge(self, method: str, target: str, headers: dict[str, str], body: bytes) -> SendSms:
         url = urlsplit(target)
@@ -187,3 +188,44 @@ class AliyunGateway(LocalServer):
                 pass
 
         return Handler
+
+
+def main() -> None:
+    """``python -m tests.aliyun_gateway --port 9000 [--receipts URL]``: the gateway on its own, to try the
+    Aliyun sender end to end without Aliyun (README, "Delivery receipts"). With ``--receipts`` it pushes
+    an SmsReport for each accepted send to that URL, as Aliyun does, a moment after answering."""
+    import argparse
+    import threading
+
+    import httpx
+
+    parser = argparse.ArgumentParser(prog="python -m tests.aliyun_gateway")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--receipts", help="the receipts URL, .../receipts/aliyun/<token>")
+    args = parser.parse_args()
+
+    def push(call: SendSms) -> None:
+        now = datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+        report = {"phone_number": call.query["PhoneNumbers"], "send_time": now, "report_time": now, "success": True,
+                  "err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1", "biz_id": call.biz_id,
+                  "out_id": call.query["OutId"]}  # fmt: skip
+        answer = httpx.post(args.receipts, json=[report], timeout=10)
+        print(f"receipt for {call.query['OutId']} pushed: {answer.status_code} {answer.text}", flush=True)
+
+    def accepted(call: SendSms) -> None:
+        print(
+            f"SendSms {call.query['TemplateCode']} {call.query['TemplateParam']} OutId={call.query['OutId']}",
+            flush=True,
+        )
+        if args.receipts:
+            threading.Timer(0.5, push, [call]).start()
+
+    gateway = AliyunGateway(port=args.port, on_accept=accepted)
+    print(
+        f"local Aliyun SMS gateway on {gateway.endpoint} (AccessKey {ACCESS_KEY_ID} / {ACCESS_KEY_SECRET})", flush=True
+    )
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""What the local provider gateways share: a threaded HTTP server on 127.0.0.1, on a free port."""
+"""What the local provider gateways share: a threaded HTTP server on 127.0.0.1, on a free port (or one given)."""
 
 import threading
 from http.server import ThreadingHTTPServer
@@ -7,9 +7,9 @@ from http.server import ThreadingHTTPServer
 class LocalServer:
     """Serves ``self._handler()`` from a daemon thread from construction until ``close()``."""
 
-    def _start(self) -> None:
+    def _start(self, port: int = 0) -> None:
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
