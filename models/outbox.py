@@ -27,6 +27,10 @@ from models.states import RECEIPT_SENDERS, NotificationKind, NotificationStatus,
 UNCONFIRMED = f"status = 'sent' AND sender IN ({', '.join(repr(name) for name in RECEIPT_SENDERS)})"
 
 
+# Only sent rows have one: the index of receipts' look-ups holds those alone.
+HAS_MESSAGE_ID = "provider_message_id IS NOT NULL"
+
+
 class Notification(Base):
     __tablename__ = "notifications"
 
@@ -56,6 +60,6 @@ class Notification(Base):
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         CheckConstraint("(status IN ('delivered', 'undelivered')) = (receipt_at IS NOT NULL)", name="receipt_at_set"),
         Index("ix_notifications_due", "due_at", "id", **partial("status IN ('pending', 'sending')")),
-        Index("ix_notifications_provider_message_id", "provider_message_id"),
+        Index("ix_notifications_provider_message_id", "provider_message_id", **partial(HAS_MESSAGE_ID)),
         Index("ix_notifications_unconfirmed", "sent_at", **partial(UNCONFIRMED)),
     )

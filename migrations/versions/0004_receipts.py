@@ -60,7 +60,12 @@ def upgrade() -> None:
             op.f("ck_notifications_receipt_at_set"),
             "(status IN ('delivered', 'undelivered')) = (receipt_at IS NOT NULL)",
         )
-    op.create_index("ix_notifications_provider_message_id", "notifications", ["provider_message_id"])
+    op.create_index(
+        "ix_notifications_provider_message_id",
+        "notifications",
+        ["provider_message_id"],
+        **_partial("provider_message_id IS NOT NULL"),
+    )
     op.create_index("ix_notifications_unconfirmed", "notifications", ["sent_at"], **_partial(UNCONFIRMED))
 
     op.create_table(

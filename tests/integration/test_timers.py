@@ -64,6 +64,8 @@ def test_dry_run_counts_and_writes_nothing(market):
         "timed_out_requests": 1,
         "acceptance_reminders": 0,
         "lifted_suspensions": 0,
+        "receipts_applied": 0,
+        "receipts_forgotten": 0,
     }
     with market.sessions() as session:
         assert timers.count_due(session, REMIND_AT).acceptance_reminders == 1

@@ -141,6 +141,18 @@ def _matches():
     return _held_message() & (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
 
 
+def _sent_by_key():
+    """The two halves of ``_matches`` as separate EXISTS, each one index search (an OR inside one
+    subquery makes SQLite read every notification)."""
+    sent = (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
+    return exists().where(Notification.idempotency_key == HeldReceipt.out_id, sent)
+
+
+def _sent_by_message_id():
+    sent = (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
+    return exists().where(Notification.provider_message_id == HeldReceipt.message_id, sent)
+
+
 def unconfirmed(now: datetime) -> tuple:
     """Conditions for sends through a provider that pushes receipts, unconfirmed ``CONFIRM_WITHIN`` after
     they went out; the partial index ``ix_notifications_unconfirmed`` serves them (hence its predicate
@@ -156,7 +168,8 @@ def unknown():
 def due(now: datetime) -> dict:
     """The scan's receipt work at ``now``, under the names of the ``ScanResult`` fields that count it."""
     return {
-        "receipts_applied": select(HeldReceipt.id).join(Notification, _matches()),
+        # Driven from the held receipts (nearly always none), each looked up by the notifications' indexes.
+        "receipts_applied": select(HeldReceipt.id).where(_sent_by_key() | _sent_by_message_id()),
         "receipts_forgotten": select(HeldReceipt.id).where(HeldReceipt.received_at < now - HELD_FOR),
     }
 
