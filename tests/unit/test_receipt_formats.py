@@ -36,6 +36,11 @@ def test_an_aliyun_failure_keeps_the_code_and_the_words():
     assert (receipt.delivered, receipt.error) == (False, "MK:0012: 空号")
 
 
+def test_long_words_of_the_provider_are_clipped_not_refused():
+    (receipt,) = parse("aliyun", body(ALIYUN | {"success": False, "err_code": "MK:0012", "err_msg": "错" * 500}))
+    assert receipt.error == ("MK:0012: " + "错" * 500)[:300]
+
+
 def test_an_aliyun_failure_without_words_still_says_so():
     (receipt,) = parse("aliyun", body(ALIYUN | {"success": False, "err_code": None, "err_msg": ""}))
     assert receipt.error == "no reason given"

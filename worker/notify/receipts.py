@@ -63,7 +63,7 @@ class _Fields:
     def __init__(self, item: dict[str, Any]):
         self.item = item
 
-    def text(self, name: str, *, required: bool = True, limit: int = 200) -> str | None:
+    def text(self, name: str, *, required: bool = True, limit: int | None = 200) -> str | None:
         value = self.item.get(name)
         if value is None or value == "":
             if required:
@@ -72,13 +72,14 @@ class _Fields:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise BadReceipt(f"{name} must be a string")
         value = str(value)
-        if len(value) > limit:
+        if limit is not None and len(value) > limit:
             raise BadReceipt(f"{name} is longer than {limit} characters")
         return value
 
     def error(self, *names: str) -> str:
-        """The provider's code and words, from whichever of the fields it filled in."""
-        parts = (self.text(name, required=False) for name in names)
+        """The provider's code and words, from whichever of the fields it filled in, clipped to what
+        ``receipt_error`` keeps: long words are no reason to refuse the push (and the rest of it with them)."""
+        parts = (self.text(name, required=False, limit=None) for name in names)
         return ": ".join(part for part in parts if part)[:300] or "no reason given"
 
     def instant(self, name: str) -> datetime:
