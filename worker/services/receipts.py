@@ -136,21 +136,13 @@ def _held_message():
     return _same_message(HeldReceipt.provider, HeldReceipt.message_id, HeldReceipt.out_id)
 
 
+def _sent_through_its_provider():
+    """The held receipt's notification is sent, by the receipt's provider (as ``_apply`` requires)."""
+    return (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
+
+
 def _matches():
-    """A held receipt's notification, sent now (through the receipt's provider, as ``_apply`` requires)."""
-    return _held_message() & (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
-
-
-def _sent_by_key():
-    """The two halves of ``_matches`` as separate EXISTS, each one index search (an OR inside one
-    subquery makes SQLite read every notification)."""
-    sent = (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
-    return exists().where(Notification.idempotency_key == HeldReceipt.out_id, sent)
-
-
-def _sent_by_message_id():
-    sent = (Notification.status == Status.SENT) & (Notification.sender == HeldReceipt.provider)
-    return exists().where(Notification.provider_message_id == HeldReceipt.message_id, sent)
+    return _held_message() & _sent_through_its_provider()
 
 
 def unconfirmed(now: datetime) -> tuple:
@@ -169,7 +161,12 @@ def due(now: datetime) -> dict:
     """The scan's receipt work at ``now``, under the names of the ``ScanResult`` fields that count it."""
     return {
         # Driven from the held receipts (nearly always none), each looked up by the notifications' indexes.
-        "receipts_applied": select(HeldReceipt.id).where(_sent_by_key() | _sent_by_message_id()),
+        # Two EXISTS, by key and by message id, each one index search: the OR of ``_matches`` inside one
+        # subquery makes SQLite read every notification.
+        "receipts_applied": select(HeldReceipt.id).where(
+            exists().where(Notification.idempotency_key == HeldReceipt.out_id, _sent_through_its_provider())
+            | exists().where(Notification.provider_message_id == HeldReceipt.message_id, _sent_through_its_provider())
+        ),
         "receipts_forgotten": select(HeldReceipt.id).where(HeldReceipt.received_at < now - HELD_FOR),
     }
 
