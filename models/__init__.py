@@ -2,6 +2,7 @@
 
 from models.audit import OrderEvent
 from models.base import Base
+from models.idempotency import IdempotencyKey
 from models.ledger import LedgerEntry
 from models.orders import MAX_AMOUNT_FEN, CancellationRequest, Order
 from models.outbox import Notification
@@ -18,6 +19,7 @@ __all__ = [
     "Creator",
     "CreatorEvent",
     "HeldReceipt",
+    "IdempotencyKey",
     "LedgerEntry",
     "MAX_AMOUNT_FEN",
     "Mcn",

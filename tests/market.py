@@ -86,7 +86,11 @@ class Market:
         while True:
             with transaction(self.sessions) as session:
                 batch = timers.scan_batch(
-                    session, now, self.settings.cancel_timeout_policy, self.settings.scan_batch_size
+                    session,
+                    now,
+                    self.settings.cancel_timeout_policy,
+                    self.settings.scan_batch_size,
+                    key_window=self.settings.idempotency_window,
                 )
             result += batch
             if batch == timers.ScanResult():

@@ -21,7 +21,7 @@ POSTGRES_URL = os.environ.get("XINGTU_TEST_POSTGRES_URL", "postgresql://postgres
 REDIS_URL = os.environ.get("XINGTU_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 REQUIRE_SERVICES = os.environ.get("XINGTU_REQUIRE_SERVICES") == "1"
 TABLES = (
-    "held_receipts, notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, client_events,"
+    "idempotency_keys, held_receipts, notifications, order_events, ledger_entries, cancellation_requests, orders, creator_events, client_events,"
     " violations, creators, mcns, clients"
 )
 

@@ -62,6 +62,12 @@ class Conflict(XingtuError):
     code = "conflict"
 
 
+class IdempotencyKeyReused(XingtuError):
+    """The caller's idempotency key was recorded for a different call (another task or other arguments)."""
+
+    code = "idempotency_key_reused"
+
+
 class SettingsError(XingtuError):
     code = "invalid_setting"
 

@@ -86,6 +86,11 @@ def _setting(env: str, parse: Callable[[str], Any], default: Any, *, secret: boo
     return field(default=default, repr=not (secret or hidden), metadata={"env": env, "parse": parse, "hidden": hidden})
 
 
+# Redis gives an unacknowledged message to another worker after its visibility timeout (kombu's default,
+# set explicitly in ``worker.runtime.celery_config``): a caller's key must outlive that redelivery.
+BROKER_VISIBILITY_TIMEOUT = timedelta(hours=1)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Defaults are SPEC.md's; each field names its environment variable in its metadata."""
@@ -138,8 +143,16 @@ class Settings:
     metrics_port: int | None = _setting("XINGTU_METRICS_PORT", _int_between(1, 65_535), None)
     # The secret part of the receipts URL (``xingtu receipts serve``): /receipts/{aliyun|tencent}/{token}.
     receipts_token: str = _setting("XINGTU_RECEIPTS_TOKEN", _token, "", hidden=True)
+    # How long a caller's idempotency key is remembered (``worker.services.idempotency``).
+    idempotency_window: timedelta = _setting("XINGTU_IDEMPOTENCY_WINDOW", _duration(), timedelta(hours=24))
 
     def __post_init__(self) -> None:
+        if self.idempotency_window < BROKER_VISIBILITY_TIMEOUT:
+            raise SettingsError(
+                f"XINGTU_IDEMPOTENCY_WINDOW ({self.idempotency_window}) must be at least {BROKER_VISIBILITY_TIMEOUT}:"
+                " the broker redelivers a keyed call whose worker died after up to an hour, and it must still"
+                " find its key"
+            )
         if self.send_lease <= self.sms_webhook_timeout:
             raise SettingsError(
                 f"XINGTU_SEND_LEASE ({self.send_lease}) must be longer than XINGTU_SMS_WEBHOOK_TIMEOUT"

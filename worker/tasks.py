@@ -2,12 +2,15 @@
 
 They are shared tasks, so every app ``make_app`` builds has them, each running with its own app's
 runtime (``app.runtime``). Jobs (scan, dispatch) are idempotent: acknowledged late, re-queued if their
-worker dies, retried with backoff when the database is unreachable. The task API
-(``xingtu.publish_order`` and friends) answers with the JSON of the CLI contract (an order's, a
-violation's, an account's), or
-``{"error": {"code", "message"}}`` for a refusal or a database failure. It is never retried by the
-worker: a retried publish would be a second order, and a retried accept or confirm would answer
-invalid_state for an action that succeeded. Callers decide.
+worker dies, retried with backoff when the database is unreachable.
+
+The task API (``xingtu.publish_order`` and friends) answers with the JSON of the CLI contract (an
+order's, a violation's, an account's), or ``{"error": {"code", "message"}}`` for a refusal or a
+database failure. Every writing task takes an optional ``idempotency_key``: a call made again with
+its key answers its first answer and changes nothing (``worker.services.idempotency``), so a call
+with a key is re-queued when its worker dies and a caller may retry it freely. A call without a key
+is taken once and never retried by the worker: a second publish would be a second order
+(``worker.runtime.task_requests``). Callers decide.
 """
 
 from celery import Task, shared_task
@@ -18,7 +21,7 @@ from worker.clock import utcnow
 from worker.database.unit_of_work import transaction
 from worker.errors import InvalidInput, XingtuError
 from worker.runtime import runs
-from worker.services import accounts, cancellation, orders, sanctions, views
+from worker.services import accounts, cancellation, idempotency, orders, sanctions, views
 
 JOB = {
     "bind": True,
@@ -73,18 +76,34 @@ def _party(**ids: object) -> dict:
     return {"role": ROLE_OF[name], "actor_id": value}
 
 
-def _answer(task: Task, use_case, build_arguments, *args, **kwargs) -> dict:
-    """Run one use case for a caller by name: the JSON of what it returned, or its refusal as data."""
+# The task API's writing tasks: each call is acknowledged late when it carries an idempotency key, as it
+# starts when it does not (``worker.runtime.task_requests``).
+API = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "Request": "worker.runtime.task_requests:TaskApiRequest",
+}
+
+
+def _answer(task: Task, use_case, build_arguments, *args, idempotency_key=None, **kwargs) -> dict:
+    """Run one use case for a caller by name, once per idempotency key: the JSON of what it returned,
+    or its refusal as data."""
     try:
         if args:
             raise InvalidInput("arguments", "pass arguments by name (kwargs), not by position")
+        claim = idempotency.Claim.of(idempotency_key, task.name, kwargs)
         try:
             arguments = build_arguments(**kwargs)
         except TypeError as exc:
             raise InvalidInput("arguments", f"unexpected or missing arguments: {exc}") from None
-        runtime = task.app.runtime
+        runtime, now = task.app.runtime, utcnow()
+        settings = runtime.settings
         with transaction(runtime.sessions, runtime.after_commit) as session:
-            return views.shown(session, use_case(session, runtime.settings, now=utcnow(), **arguments))
+            return idempotency.once(
+                session, claim, now, settings.idempotency_window,
+                lambda: views.shown(session, use_case(session, settings, now=now, **arguments)),
+            )  # fmt: skip
     except XingtuError as error:
         return {"error": error.as_dict()}
     except DBAPIError as exc:  # possibly during COMMIT: the outcome is unknown, so never retried here
@@ -93,7 +112,7 @@ def _answer(task: Task, use_case, build_arguments, *args, **kwargs) -> dict:
                           " action may or may not have been applied: read the order before trying again"}}  # fmt: skip
 
 
-@shared_task(name="xingtu.publish_order", bind=True)
+@shared_task(name="xingtu.publish_order", **API)
 def publish_order(self, *args, **kwargs) -> dict:
     def build(*, client_id, creator_id, title, amount_fen):
         return {"client_id": _id("client_id", client_id), "creator_id": _id("creator_id", creator_id),
@@ -102,7 +121,7 @@ def publish_order(self, *args, **kwargs) -> dict:
     return _answer(self, orders.publish, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.accept_order", bind=True)
+@shared_task(name="xingtu.accept_order", **API)
 def accept_order(self, *args, **kwargs) -> dict:
     def build(*, order_id, creator_id=None, mcn_id=None):
         return {"order_id": _id("order_id", order_id), **dict([_one_of(creator_id=creator_id, mcn_id=mcn_id)])}
@@ -110,7 +129,7 @@ def accept_order(self, *args, **kwargs) -> dict:
     return _answer(self, orders.accept, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.record_upload", bind=True)
+@shared_task(name="xingtu.record_upload", **API)
 def record_upload(self, *args, **kwargs) -> dict:
     def build(*, order_id, video, creator_id=None, mcn_id=None):
         return {
@@ -122,7 +141,7 @@ def record_upload(self, *args, **kwargs) -> dict:
     return _answer(self, orders.upload, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.complete_order", bind=True)
+@shared_task(name="xingtu.complete_order", **API)
 def complete_order(self, *args, **kwargs) -> dict:
     def build(*, order_id, client_id):
         return {"order_id": _id("order_id", order_id), "client_id": _id("client_id", client_id)}
@@ -130,7 +149,7 @@ def complete_order(self, *args, **kwargs) -> dict:
     return _answer(self, orders.complete, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.request_cancellation", bind=True)
+@shared_task(name="xingtu.request_cancellation", **API)
 def request_cancellation(self, *args, **kwargs) -> dict:
     def build(*, order_id, reason, client_id=None, creator_id=None, mcn_id=None):
         return {
@@ -142,7 +161,7 @@ def request_cancellation(self, *args, **kwargs) -> dict:
     return _answer(self, cancellation.request, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.respond_to_cancellation", bind=True)
+@shared_task(name="xingtu.respond_to_cancellation", **API)
 def respond_to_cancellation(self, *args, **kwargs) -> dict:
     def build(*, order_id, answer, client_id=None, creator_id=None, mcn_id=None, reason=None):
         return {"order_id": _id("order_id", order_id), "answer": answer, "reason": reason,
@@ -151,7 +170,7 @@ def respond_to_cancellation(self, *args, **kwargs) -> dict:
     return _answer(self, cancellation.respond, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.withdraw_cancellation", bind=True)
+@shared_task(name="xingtu.withdraw_cancellation", **API)
 def withdraw_cancellation(self, *args, **kwargs) -> dict:
     def build(*, order_id, client_id=None, creator_id=None, mcn_id=None):
         return {
@@ -162,7 +181,7 @@ def withdraw_cancellation(self, *args, **kwargs) -> dict:
     return _answer(self, cancellation.withdraw, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.record_violation", bind=True)
+@shared_task(name="xingtu.record_violation", **API)
 def record_violation(self, *args, **kwargs) -> dict:
     def build(*, creator_id, evidence):
         return {"creator_id": _id("creator_id", creator_id), "evidence": evidence}
@@ -170,7 +189,7 @@ def record_violation(self, *args, **kwargs) -> dict:
     return _answer(self, sanctions.record, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.close_account", bind=True)
+@shared_task(name="xingtu.close_account", **API)
 def close_account(self, *args, **kwargs) -> dict:
     def build(*, reason, client_id=None, creator_id=None):
         name, account_id = _one_of(client_id=client_id, creator_id=creator_id)
@@ -179,7 +198,7 @@ def close_account(self, *args, **kwargs) -> dict:
     return _answer(self, accounts.close, build, *args, **kwargs)
 
 
-@shared_task(name="xingtu.reopen_account", bind=True)
+@shared_task(name="xingtu.reopen_account", **API)
 def reopen_account(self, *args, **kwargs) -> dict:
     def build(*, client_id=None, creator_id=None):
         name, account_id = _one_of(client_id=client_id, creator_id=creator_id)

@@ -72,6 +72,12 @@ CASES = [
     ("missing reason", ["cancel", "request", 2, "--client", 1], 2, "usage", ("request_cancellation", {"order_id": 2, "client_id": 1})),
     ("unknown status", ["order", "list", "--status", "lost"], 2, "usage", None),
     ("arguments by position", None, None, "invalid_arguments", ("accept_order", [1, 1])),
+    ("empty idempotency key", ["order", "accept", 1, "--creator", 1, "--idempotency-key", ""], 1, "invalid_idempotency_key", ("accept_order", {"order_id": 1, "creator_id": 1, "idempotency_key": ""})),
+    ("256-character idempotency key", ["order", "accept", 1, "--creator", 1, "--idempotency-key", "k" * 256], 1, "invalid_idempotency_key", ("accept_order", {"order_id": 1, "creator_id": 1, "idempotency_key": "k" * 256})),
+    ("idempotency key not ASCII", ["cancel", "withdraw", 3, "--client", 1, "--idempotency-key", "键"], 1, "invalid_idempotency_key", ("withdraw_cancellation", {"order_id": 3, "client_id": 1, "idempotency_key": "键"})),
+    ("idempotency key with a newline", ["violation", "record", "--creator", 1, "--evidence", "e", "--idempotency-key", "a\nb"], 1, "invalid_idempotency_key", ("record_violation", {"creator_id": 1, "evidence": "e", "idempotency_key": "a\nb"})),
+    ("idempotency key not text", None, None, "invalid_idempotency_key", ("accept_order", {"order_id": 1, "creator_id": 1, "idempotency_key": 7})),
+    ("idempotency key of another call", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "1", "--title", "t", "--idempotency-key", "world-1"], 1, "idempotency_key_reused", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 10_000, "title": "单1", "idempotency_key": "world-1"})),
 ]  # fmt: skip
 # The task API has no usage errors: it names the malformed argument instead.
 TASK_CODES = {"id past 64 bits": "invalid_order_id", "id not a number": "invalid_order_id",
@@ -98,7 +104,8 @@ def world(request, sqlite_template, tmp_path_factory):
     # 6 cancelled by a confirmed request, 7 past its acceptance deadline (its timeout applied)
     publish_at = ["2027-01-02 06:00:00"] + ["2027-01-01 00:00:00"] * 5 + ["2027-01-02 00:00:00"]
     for n, instant in enumerate(publish_at):
-        at(instant, "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 10_000 + n, "--title", f"单{n + 1}")  # fmt: skip
+        key = ["--idempotency-key", "world-1"] if n == 0 else []  # the task API's same call is another call
+        at(instant, "order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 10_000 + n, "--title", f"单{n + 1}", *key)  # fmt: skip
     for order in (2, 3, 4, 5, 6):
         at("2027-01-01 01:00:00", "order", "accept", order, "--creator", 1)
     for order in (2, 3, 4, 6):

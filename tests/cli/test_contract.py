@@ -41,7 +41,7 @@ def publish(xingtu, parties, amount="12345"):
 
 def test_db_upgrade_prints_an_object_and_is_idempotent(xingtu):
     result = xingtu("--json", "db", "upgrade")
-    assert result.code == 0 and result.json["to_revision"] == "0004" and result.json["upgraded"] is False
+    assert result.code == 0 and result.json["to_revision"] == "0005" and result.json["upgraded"] is False
 
 
 def test_add_prints_the_party_with_a_masked_phone(xingtu):
@@ -93,7 +93,7 @@ def test_the_acceptance_deadline_under_a_frozen_clock(xingtu, parties):
     with freeze_time("2026-11-28 03:59:59"):
         assert xingtu("--json", "scan").json == {
             "expired_orders": 0, "timed_out_requests": 0, "acceptance_reminders": 1, "lifted_suspensions": 0,
-            "receipts_applied": 0, "receipts_forgotten": 0, "dry_run": False,
+            "receipts_applied": 0, "receipts_forgotten": 0, "idempotency_keys_forgotten": 0, "dry_run": False,
         }  # fmt: skip
     with freeze_time("2026-11-28 04:00:00"):
         assert xingtu("--json", "scan", "--dry-run").json["expired_orders"] == 1

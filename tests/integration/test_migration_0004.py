@@ -61,7 +61,7 @@ def test_the_upgrade_keeps_every_notification_and_leaves_the_new_columns_empty(o
     before = rows(engine, OLD)
     upgraded = runner(url)("--json", "db", "upgrade")
     assert upgraded.code == 0, upgraded.stderr
-    assert (upgraded.json["from_revision"], upgraded.json["to_revision"]) == ("0003", "0004")
+    assert (upgraded.json["from_revision"], upgraded.json["to_revision"]) == ("0003", schema.head_revision())
     assert rows(engine, OLD) == before
     assert rows(engine, ["sender", "receipt_at", "receipt_error"]) == [(None, None, None)] * len(ROWS)
     with engine.connect() as connection:
@@ -120,5 +120,5 @@ def test_downgrade_to_0003_makes_receipts_sent_again_and_upgrade_again_keeps_the
     assert after[2][OLD.index("status")] == "sent" and after[:2] + after[3:] == before[:2] + before[3:]
     with engine.connect() as connection:
         assert "held_receipts" not in sa.inspect(connection).get_table_names()
-    assert schema.upgrade(engine)["to_revision"] == "0004"
+    assert schema.upgrade(engine)["to_revision"] == schema.head_revision()
     assert rows(engine, OLD) == after

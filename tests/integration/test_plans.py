@@ -114,7 +114,9 @@ def populated(live_rows) -> tuple[str, ...]:
 
 
 def test_a_scan_with_nothing_due_is_index_probes(engine, live_rows):
-    found = plans(engine, lambda s: timers.scan_batch(s, T0, TimeoutPolicy.AUTO_CONFIRM, 1000))
+    found = plans(
+        engine, lambda s: timers.scan_batch(s, T0, TimeoutPolicy.AUTO_CONFIRM, 1000, key_window=timedelta(hours=24))
+    )
     assert len(found) == 1  # one statement of probes, and no claim when nothing is due
     assert_no_table_scan(found, populated(live_rows))
 
@@ -139,7 +141,7 @@ def test_statements_are_planned_on_every_run_never_prepared(postgres_url):
     engine = make_engine(postgres_url)
     with sa.orm.Session(engine) as session:
         for _ in range(12):
-            timers.scan_batch(session, T0, TimeoutPolicy.AUTO_CONFIRM, 1000)
+            timers.scan_batch(session, T0, TimeoutPolicy.AUTO_CONFIRM, 1000, key_window=timedelta(hours=24))
             outbox.claim(session, T0, lease=timedelta(seconds=60), limit=100)
         assert session.scalar(sa.text("SELECT count(*) FROM pg_prepared_statements")) == 0
         session.rollback()

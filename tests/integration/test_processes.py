@@ -4,7 +4,7 @@ no deadlock, no order cancelled twice, no outbox row written twice."""
 
 import multiprocessing
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -53,7 +53,7 @@ def _scan_all(url: str, now: datetime, batch: int, start) -> int:
     total = 0
     while True:
         with transaction(sessions) as session:
-            applied = timers.scan_batch(session, now, TimeoutPolicy.AUTO_CONFIRM, batch)
+            applied = timers.scan_batch(session, now, TimeoutPolicy.AUTO_CONFIRM, batch, key_window=timedelta(hours=24))
         total += applied.expired_orders + applied.timed_out_requests
         if not any(applied.as_dict().values()):
             return total

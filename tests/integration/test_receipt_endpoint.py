@@ -194,7 +194,13 @@ def test_a_held_receipt_the_recording_missed_is_applied_by_the_scan(market, endp
                                 received_at=T0 + SECOND))  # fmt: skip
     forget_at = T0 + receipts.HELD_FOR + SECOND  # "old" held longer than HELD_FOR, "young" exactly that
     with transaction(market.sessions) as session:
-        result = timers.scan_batch(session, forget_at, market.settings.cancel_timeout_policy, 100)
+        result = timers.scan_batch(
+            session,
+            forget_at,
+            market.settings.cancel_timeout_policy,
+            100,
+            key_window=market.settings.idempotency_window,
+        )
     assert (result.receipts_applied, result.receipts_forgotten) == (1, 1)
     published = market.notifications()[0]  # the scan also expired the order, writing more
     assert published.status is Status.DELIVERED and state(market)[1] == [("tencent", "young")]

@@ -19,7 +19,7 @@ from worker.database.engines import make_engine
 
 def test_upgrade_is_idempotent(engine):
     result = schema.upgrade(engine)
-    assert (result["from_revision"], result["to_revision"], result["upgraded"]) == ("0004", "0004", False)
+    assert (result["from_revision"], result["to_revision"], result["upgraded"]) == ("0005", "0005", False)
     schema.ensure_current(engine)
 
 

@@ -43,7 +43,9 @@ def test_the_scan_works_in_batches_and_gets_everything(market):
     small = market.configured(scan_batch_size=3)
     published = [small.publish(amount_fen=100 + n) for n in range(10)]
     with transaction(small.sessions) as session:
-        first = timers.scan_batch(session, T0 + DAY, small.settings.cancel_timeout_policy, 3)
+        first = timers.scan_batch(
+            session, T0 + DAY, small.settings.cancel_timeout_policy, 3, key_window=small.settings.idempotency_window
+        )
     assert first.expired_orders == 3
     assert [small.order(o.id).status for o in published[:4]] == [OrderStatus.CANCELLED] * 3 + [OrderStatus.PENDING]
     assert small.scan(T0 + DAY).expired_orders == 7
@@ -58,7 +60,7 @@ def test_dry_run_counts_and_writes_nothing(market):
     market.publish(now=T0 + HOUR)
     before = market.dump()
     with market.sessions() as session:
-        due = timers.count_due(session, T0 + 3 * DAY)
+        due = timers.count_due(session, T0 + 3 * DAY, key_window=market.settings.idempotency_window)
     assert due.as_dict() == {
         "expired_orders": 2,
         "timed_out_requests": 1,
@@ -66,9 +68,13 @@ def test_dry_run_counts_and_writes_nothing(market):
         "lifted_suspensions": 0,
         "receipts_applied": 0,
         "receipts_forgotten": 0,
+        "idempotency_keys_forgotten": 0,
     }
     with market.sessions() as session:
-        assert timers.count_due(session, REMIND_AT).acceptance_reminders == 1
+        assert (
+            timers.count_due(session, REMIND_AT, key_window=market.settings.idempotency_window).acceptance_reminders
+            == 1
+        )
     assert market.dump() == before
     assert market.scan(T0 + 3 * DAY).as_dict() == due.as_dict()
 

@@ -3,7 +3,7 @@
 import click
 
 from models.states import NotificationStatus
-from worker.cli.context import ID, App, pass_app
+from worker.cli.context import ID, App, idempotent, pass_app
 from worker.cli.render import (
     NOTIFICATION_HEADER,
     dispatch_text,
@@ -39,7 +39,7 @@ def upgrade(app: App) -> None:
 def scan(app: App, dry_run: bool) -> None:
     if dry_run:
         now = utcnow()
-        result = app.read(lambda session: timers.count_due(session, now))
+        result = app.read(lambda session: timers.count_due(session, now, key_window=app.settings.idempotency_window))
     else:
         result, more = timers.ScanResult(), True
         while more:  # bounded runs, as the worker's, until nothing is left due
@@ -78,11 +78,10 @@ def dispatch(app: App) -> None:
 
 @notifications.command(help="Give a dead notification a fresh set of attempts, due now.")
 @click.argument("notification_id", metavar="ID", type=ID)
+@idempotent
 @pass_app
 def retry(app: App, notification_id: int) -> None:
-    note = app.act(outbox.revive, notification_id=notification_id)
-    app.runtime.after_commit(1)
-    app.emit(notification_json(note), notification_row)
+    app.emit_shown(outbox.revive, notification_row, notification_id=notification_id)
 
 
 @click.command(help="How the worker is doing: orders, overdue timers, the outbox.")

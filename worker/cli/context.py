@@ -15,22 +15,21 @@ import click
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.cli.render import order_text
 from worker.clock import utcnow
 from worker.database import schema
 from worker.database.engines import make_engine, masked, read_session_factory, session_factory
 from worker.database.unit_of_work import UnitOfWork, transaction
 from worker.errors import DatabaseError, SettingsError, XingtuError
-from worker.formats import serialize
 from worker.runtime.celery_config import make_app
 from worker.runtime.context import Runtime
-from worker.services import views
+from worker.services import idempotency, views
 from worker.settings import Settings
 
 
 @dataclass
 class App:
     as_json: bool = False
+    idempotency_key: str | None = None  # a writing command's ``--idempotency-key`` (``idempotent``)
     _settings: Settings | None = field(default=None, repr=False)
     _sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
     _read_sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
@@ -76,19 +75,22 @@ class App:
             self._runtime = Runtime(self.settings, make_app(self.settings), self.sessions())
         return self._runtime
 
-    def act(
-        self, use_case: Callable[..., Any], *, then: Callable[[Session, Any], Any] | None = None, **kwargs: Any
-    ) -> Any:
-        """Run one use case in one transaction at the current instant (and ``then`` on its result, in the
-        same transaction); queue its SMS once committed."""
-        now = utcnow()
+    def act(self, use_case: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        """Run one use case in one transaction at the current instant, once per ``--idempotency-key``:
+        the JSON of what it returned (``views.shown``), or what the key's first call answered. Its SMS
+        are queued once committed."""
+        command = click.get_current_context()
+        claim = idempotency.Claim.of(self.idempotency_key, command.command_path, command.params)
+        settings, now = self.settings, utcnow()
         with transaction(self.sessions(), self.runtime.after_commit) as session:
-            result = use_case(session, self.settings, now=now, **kwargs)
-            return result if then is None else then(session, result)
+            return idempotency.once(
+                session, claim, now, settings.idempotency_window,
+                lambda: views.shown(session, use_case(session, settings, now=now, **kwargs)),
+            )  # fmt: skip
 
     def emit_shown(self, use_case: Callable[..., Any], human: Callable[[Any], str], **kwargs: Any) -> None:
-        """``act``, printing the JSON of what the use case returned (``views.shown``)."""
-        self.emit(self.act(use_case, then=views.shown, **kwargs), human)
+        """``act``, printing its answer."""
+        self.emit(self.act(use_case, **kwargs), human)
 
     def read(self, query: Callable[[Session], Any]) -> Any:
         with self.read_sessions()() as session:
@@ -96,9 +98,6 @@ class App:
 
     def emit(self, value: Any, human: Callable[[Any], str]) -> None:
         click.echo(json.dumps(value, ensure_ascii=False) if self.as_json else human(value))
-
-    def emit_order(self, order) -> None:
-        self.emit(serialize.order_json(order), order_text)
 
     def emit_rows(
         self, rows: Iterable[Any], to_json: Callable[[Any], dict], human_header: str, human_row: Callable[[Any], str]
@@ -134,5 +133,21 @@ def masked_setting(url: str) -> str:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def _remember_key(context: click.Context, _option: click.Parameter, key: str | None) -> None:
+    context.find_object(App).idempotency_key = key
+
+
+def idempotent(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--idempotency-key KEY`` to a writing command: run again with the same key and the same
+    arguments, the command prints what it printed the first time and changes nothing."""
+    return click.option(
+        "--idempotency-key", metavar="KEY", expose_value=False, callback=_remember_key,
+        help="Apply this at most once: run again with the same KEY (1 to 255 printable ASCII characters, e.g. a"
+        " UUID) and arguments, it prints the first answer and changes nothing.",
+    )(command)  # fmt: skip
+
+
 # Row ids are 64-bit: anything outside is a usage error here, not an overflow in the database.
 ID = click.IntRange(min=1, max=2**63 - 1)

@@ -3,7 +3,7 @@
 import click
 
 from models.states import OrderStatus
-from worker.cli.context import ID, App, pass_app
+from worker.cli.context import ID, App, idempotent, pass_app
 from worker.cli.render import (
     EVENT_HEADER,
     ORDER_HEADER,
@@ -26,45 +26,50 @@ def order() -> None:
 @click.option("--creator", "creator_id", required=True, type=ID, help="The creator it is offered to.")
 @click.option("--amount-fen", required=True, help="Amount in fen (1 yuan = 100 fen), 1 to 100000000000.")
 @click.option("--title", required=True, help="Title, 1 to 100 characters.")
+@idempotent
 @pass_app
 def publish(app: App, client_id: int, creator_id: int, amount_fen: str, title: str) -> None:
-    app.emit_order(
-        app.act(orders.publish, client_id=client_id, creator_id=creator_id, title=title, amount_fen=amount_fen)
+    app.emit_shown(
+        orders.publish, order_text, client_id=client_id, creator_id=creator_id, title=title, amount_fen=amount_fen
     )
 
 
 @order.command(help="Accept a pending order, before its acceptance deadline.")
 @click.argument("order_id", metavar="ORDER", type=ID)
 @as_creator_side
+@idempotent
 @pass_app
 def accept(app: App, order_id: int, **side: int) -> None:
-    app.emit_order(app.act(orders.accept, order_id=order_id, **side))
+    app.emit_shown(orders.accept, order_text, order_id=order_id, **side)
 
 
 @order.command(help="Decline a pending order: it is cancelled at once, nothing is paid.")
 @click.argument("order_id", metavar="ORDER", type=ID)
 @as_creator_side
 @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
+@idempotent
 @pass_app
 def decline(app: App, order_id: int, reason: str, **side: int) -> None:
-    app.emit_order(app.act(cancellation.decline, order_id=order_id, reason=reason, **side))
+    app.emit_shown(cancellation.decline, order_text, order_id=order_id, reason=reason, **side)
 
 
 @order.command(help="Record a video upload; the first one means production has started.")
 @click.argument("order_id", metavar="ORDER", type=ID)
 @as_creator_side
 @click.option("--video", required=True, help="A reference to the uploaded video.")
+@idempotent
 @pass_app
 def upload(app: App, order_id: int, video: str, **side: int) -> None:
-    app.emit_order(app.act(orders.upload, order_id=order_id, video=video, **side))
+    app.emit_shown(orders.upload, order_text, order_id=order_id, video=video, **side)
 
 
 @order.command(help="Complete an order with at least one upload: the creator is paid in full.")
 @click.argument("order_id", metavar="ORDER", type=ID)
 @click.option("--client", "client_id", required=True, type=ID, help="The order's client.")
+@idempotent
 @pass_app
 def complete(app: App, order_id: int, client_id: int) -> None:
-    app.emit_order(app.act(orders.complete, order_id=order_id, client_id=client_id))
+    app.emit_shown(orders.complete, order_text, order_id=order_id, client_id=client_id)
 
 
 @order.command(help="Show an order and its latest cancellation request.")

@@ -5,7 +5,7 @@ import click
 
 from models import Client, Creator, Mcn
 from models.states import CreatorStatus, Role
-from worker.cli.context import ID, App, pass_app
+from worker.cli.context import ID, App, idempotent, pass_app
 from worker.cli.render import CREATOR_HEADER, creator_row, party_text
 from worker.formats.serialize import creator_json
 from worker.services import accounts, agencies, creator_record, parties, views
@@ -24,6 +24,7 @@ def _group(model: type[Client] | type[Creator] | type[Mcn], word: str, help: str
     @group.command(help=f"Register a {word}; the phone is validated and stored in E.164.")
     @click.option("--name", required=True, help="Display name, 1 to 100 characters.")
     @click.option("--phone", required=True, help="Mobile number, e.g. +8613812341234 or 13812341234.")
+    @idempotent
     @pass_app
     def add(app: App, name: str, phone: str) -> None:
         app.emit_shown(parties.add, party_text, model=model, name=name, phone=phone)
@@ -43,12 +44,14 @@ def _accounts(group: click.Group, role: Role) -> None:
     @group.command(help=f"Close the {role}'s account: refused while an order is in production; pending orders end now.")
     @click.argument("account_id", metavar="ID", type=ID)
     @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
+    @idempotent
     @pass_app
     def close(app: App, account_id: int, reason: str) -> None:
         app.emit_shown(accounts.close, party_text, role=role, account_id=account_id, reason=reason)
 
     @group.command(help=f"Reopen a closed {role} account.")
     @click.argument("account_id", metavar="ID", type=ID)
+    @idempotent
     @pass_app
     def reopen(app: App, account_id: int) -> None:
         app.emit_shown(accounts.reopen, party_text, role=role, account_id=account_id)
@@ -65,6 +68,7 @@ mcn = _group(Mcn, "mcn", "MCN agencies: register them; they sign creators and ac
 @click.argument("creator_id", metavar="ID", type=ID)
 @click.option("--followers", type=FIGURE, metavar="N", help="粉丝数量, a whole number from 0.")
 @click.option("--average-plays", type=FIGURE, metavar="N", help="视频平均播放量, a whole number from 0.")
+@idempotent
 @pass_app
 def update(app: App, creator_id: int, followers: int | None, average_plays: int | None) -> None:
     if followers is None and average_plays is None:
@@ -86,6 +90,7 @@ def list_(app: App, status: str | None, sort: str | None, limit: int | None) -> 
 @mcn.command(help="Sign a creator to the MCN (a creator is signed to one MCN at a time).")
 @click.argument("mcn_id", metavar="MCN", type=ID)
 @click.option("--creator", "creator_id", required=True, type=ID, metavar="ID", help="The creator to sign.")
+@idempotent
 @pass_app
 def sign(app: App, mcn_id: int, creator_id: int) -> None:
     app.emit_shown(agencies.sign, party_text, mcn_id=mcn_id, creator_id=creator_id)
@@ -94,6 +99,7 @@ def sign(app: App, mcn_id: int, creator_id: int) -> None:
 @mcn.command(help="Release a creator the MCN signs; it can no longer act for them.")
 @click.argument("mcn_id", metavar="MCN", type=ID)
 @click.option("--creator", "creator_id", required=True, type=ID, metavar="ID", help="The creator to release.")
+@idempotent
 @pass_app
 def release(app: App, mcn_id: int, creator_id: int) -> None:
     app.emit_shown(agencies.release, party_text, mcn_id=mcn_id, creator_id=creator_id)

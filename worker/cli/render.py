@@ -141,7 +141,8 @@ def scan_text(result: dict[str, Any]) -> str:
         f"scan {verb}: {result['expired_orders']} expired orders, {result['timed_out_requests']} timed-out"
         f" cancellation requests, {result['acceptance_reminders']} acceptance reminders,"
         f" {result['lifted_suspensions']} suspensions lifted, {result['receipts_applied']} held delivery receipts"
-        f" applied, {result['receipts_forgotten']} forgotten"
+        f" applied, {result['receipts_forgotten']} forgotten, {result['idempotency_keys_forgotten']} idempotency"
+        " keys forgotten"
     )
 
 

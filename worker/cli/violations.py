@@ -2,7 +2,7 @@
 
 import click
 
-from worker.cli.context import ID, App, pass_app
+from worker.cli.context import ID, App, idempotent, pass_app
 from worker.cli.render import VIOLATION_HEADER, violation_row
 from worker.formats.serialize import violation_json
 from worker.services import reads, sanctions
@@ -16,10 +16,10 @@ def violation() -> None:
 @violation.command(help="Record a violation: 1st takedown, 2nd 7-day suspension, 3rd 3 months, then a ban.")
 @click.option("--creator", "creator_id", required=True, type=ID, help="The creator who broke the rule.")
 @click.option("--evidence", required=True, help="What was found, 1 to 2000 characters.")
+@idempotent
 @pass_app
 def record(app: App, creator_id: int, evidence: str) -> None:
-    found = app.act(sanctions.record, creator_id=creator_id, evidence=evidence)
-    app.emit(violation_json(found), violation_row)
+    app.emit_shown(sanctions.record, violation_row, creator_id=creator_id, evidence=evidence)
 
 
 @violation.command(name="list", help="A creator's violations, oldest first.")

@@ -12,6 +12,10 @@ from sqlalchemy.orm import sessionmaker
 from worker.database.unit_of_work import UnitOfWork
 
 SQLITE_BUSY_TIMEOUT_S = 30
+# How long a PostgreSQL statement waits for a row lock (or for the transaction that holds a key it
+# inserts) before giving up: a lock held elsewhere must not stall every worker process behind it. The
+# use case then answers ``conflict`` (``worker.database.unit_of_work``) and the caller tries again.
+POSTGRES_LOCK_TIMEOUT_S = 5
 
 
 def database_url(url: str) -> URL:
@@ -35,7 +39,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         # psycopg prepares a statement after five runs; PostgreSQL may then settle on a generic plan,
         # which guesses a third of the rows are due and reads whole tables. Plan every run instead:
         # the scan's statements take well under a millisecond to plan.
-        kwargs.setdefault("connect_args", {"prepare_threshold": None})
+        kwargs.setdefault(
+            "connect_args", {"prepare_threshold": None, "options": f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_S}s"}
+        )
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

@@ -13,7 +13,7 @@ A use case runs inside ``transaction()`` on a ``UnitOfWork``, a SQLAlchemy sessi
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,6 +39,10 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return sqlstate == "23505" or "UNIQUE constraint failed" in str(exc.orig)
 
 
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "55P03"  # PostgreSQL's lock_not_available
+
+
 @contextmanager
 def transaction(
     factory: sessionmaker[UnitOfWork], after_commit: Callable[[int], None] | None = None
@@ -47,8 +51,9 @@ def transaction(
 
     A refusal (``XingtuError``) rolls back unless the use case called ``keep_applied_timers()``. A lost
     race (a versioned UPDATE that matched no row, or a unique index that another transaction filled
-    first) becomes ``Conflict``, with nothing written. Once committed, the number of notifications
-    written goes to ``after_commit`` (never before: a worker must not look for rows it cannot see yet).
+    first, or a lock on PostgreSQL not granted within its lock timeout) becomes ``Conflict``, with nothing
+    written. Once committed, the number of notifications written goes to ``after_commit`` (never before:
+    a worker must not look for rows it cannot see yet).
     """
     uow = factory()
 
@@ -76,6 +81,14 @@ def transaction(
         if _is_unique_violation(exc):
             raise Conflict(
                 "another operation wrote the same record at the same moment; nothing was written, try again"
+            ) from None
+        raise
+    except OperationalError as exc:
+        uow.rollback()
+        if _is_lock_timeout(exc):
+            raise Conflict(
+                "another operation held what this one needs for too long (the lock timeout); nothing was written,"
+                " try again"
             ) from None
         raise
     except BaseException:

@@ -74,3 +74,22 @@ def figure(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise InvalidInput(field, f"{field} must be a non-negative whole number; got {_preview(value)}")
     return value
+
+
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def idempotency_key(value: object) -> str:
+    """A caller's idempotency key: 1 to 255 printable ASCII characters (space to ``~``), kept as given;
+    keys are compared exactly, case included."""
+    if not isinstance(value, str):
+        raise InvalidInput("idempotency_key", f"idempotency_key must be text; got {_preview(value)}")
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        problem = next(
+            (f"has {_preview(char)} at position {n}" for n, char in enumerate(value, 1) if not " " <= char <= "~"),
+            f"is {len(value)} characters",
+        )
+        raise InvalidInput(
+            "idempotency_key", f"idempotency_key must be 1 to 255 printable ASCII characters; it {problem}"
+        )
+    return value

@@ -18,7 +18,9 @@ def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[time
     limit = settings.scan_batch_size
     while True:
         with transaction(runtime.sessions, runtime.after_commit) as session:
-            batch = timers.scan_batch(session, clock(), settings.cancel_timeout_policy, limit)
+            batch = timers.scan_batch(
+                session, clock(), settings.cancel_timeout_policy, limit, key_window=settings.idempotency_window
+            )
         total += batch
         full = max(batch.as_dict().values()) >= limit
         if not full or monotonic() - started >= settings.run_budget.total_seconds():

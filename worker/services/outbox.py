@@ -22,7 +22,7 @@ from models import Notification
 from models.states import NotificationStatus as Status
 from worker import rules
 from worker.clock import utcnow
-from worker.database.unit_of_work import transaction
+from worker.database.unit_of_work import UnitOfWork, transaction
 from worker.errors import InvalidState, NotFound
 from worker.formats.phones import mask
 from worker.notify.messages import render
@@ -192,12 +192,14 @@ def _record(session: Session, sender: str, outcomes: _Outcomes, now: datetime) -
     return result
 
 
-def revive(session: Session, settings: Settings, *, notification_id: int, now: datetime) -> Notification:
-    """Give a dead notification a fresh set of attempts, due now (``xingtu notifications retry``)."""
+def revive(session: UnitOfWork, settings: Settings, *, notification_id: int, now: datetime) -> Notification:
+    """Give a dead notification a fresh set of attempts, due now (``xingtu notifications retry``); once
+    committed a sweep is queued for it, as for a new one."""
     note = session.get(Notification, notification_id, with_for_update=True)
     if note is None:
         raise NotFound(f"notification {notification_id} does not exist")
     if note.status is not Status.DEAD:
         raise InvalidState(f"notification {notification_id} is {note.status}; only a dead one can be retried")
     note.status, note.attempts, note.due_at = Status.PENDING, 0, now
+    session.notifications_written(1)
     return note

@@ -9,7 +9,7 @@ For one locked order, ``apply_due`` applies a timer that is due when an action t
 """
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, select, update
@@ -30,7 +30,7 @@ from models.states import (
 )  # fmt: skip
 from worker import rules
 from worker.database.unit_of_work import UnitOfWork
-from worker.services import due, receipts, settlement
+from worker.services import due, idempotency, receipts, settlement
 from worker.services.records import SYSTEM, Records, subject
 
 
@@ -42,6 +42,7 @@ class ScanResult:
     lifted_suspensions: int = 0
     receipts_applied: int = 0  # held delivery receipts whose send is now recorded (``services.receipts``)
     receipts_forgotten: int = 0  # held receipts that matched nothing for ``receipts.HELD_FOR``
+    idempotency_keys_forgotten: int = 0  # callers' keys kept ``XINGTU_IDEMPOTENCY_WINDOW`` (``services.idempotency``)
 
     def __add__(self, other: "ScanResult") -> "ScanResult":
         return ScanResult(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values())))
@@ -216,7 +217,7 @@ def lift_suspensions(session: UnitOfWork, now: datetime, *, limit: int, creator_
     return len(rows)
 
 
-def _due_rows(now: datetime) -> dict:
+def _due_rows(now: datetime, key_window: timedelta) -> dict:
     """Each timer's due rows at ``now``, under the name of the ``ScanResult`` field that counts them."""
     return {
         "expired_orders": select(Order.id).where(*due.acceptance(now)),
@@ -224,13 +225,17 @@ def _due_rows(now: datetime) -> dict:
         "acceptance_reminders": select(Order.id).where(*due.reminder(now)),
         "lifted_suspensions": select(Creator.id).where(*due.lift(now)),
         **receipts.due(now),
+        "idempotency_keys_forgotten": idempotency.forgotten(now, key_window),
     }
 
 
-def scan_batch(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit: int) -> ScanResult:
+def scan_batch(
+    session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit: int, *, key_window: timedelta
+) -> ScanResult:
     """One bounded pass over every timer, in one transaction (the caller's). One statement of
-    index probes first says which timers have anything due; when none has (most passes), that is all."""
-    rows = _due_rows(now)
+    index probes first says which timers have anything due; when none has (most passes), that is all.
+    Callers' idempotency keys kept ``key_window`` are forgotten here too."""
+    rows = _due_rows(now, key_window)
     found = dict(zip(rows, session.execute(select(*(exists(query) for query in rows.values()))).one()))
     return ScanResult(
         expired_orders=expire_orders(session, now, limit=limit) if found["expired_orders"] else 0,
@@ -238,6 +243,9 @@ def scan_batch(session: UnitOfWork, now: datetime, policy: TimeoutPolicy, limit:
         acceptance_reminders=write_reminders(session, now, limit=limit) if found["acceptance_reminders"] else 0,
         lifted_suspensions=lift_suspensions(session, now, limit=limit) if found["lifted_suspensions"] else 0,
         **_receipts(session, now, limit, found),
+        idempotency_keys_forgotten=(
+            idempotency.forget(session, now, key_window, limit=limit) if found["idempotency_keys_forgotten"] else 0
+        ),
     )
 
 
@@ -248,9 +256,10 @@ def _receipts(session: UnitOfWork, now: datetime, limit: int, found: dict[str, b
     return {"receipts_applied": applied, "receipts_forgotten": forgotten}
 
 
-def count_due(session: Session, now: datetime) -> ScanResult:
+def count_due(session: Session, now: datetime, *, key_window: timedelta) -> ScanResult:
     """What a scan at ``now`` would apply, without writing anything (``scan --dry-run``)."""
-    counted = {name: session.scalar(query.with_only_columns(func.count())) for name, query in _due_rows(now).items()}
+    rows = _due_rows(now, key_window).items()
+    counted = {name: session.scalar(query.with_only_columns(func.count()).order_by(None)) for name, query in rows}
     return ScanResult(**counted)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Client, Creator, Mcn, Order, Violation
+from models import Client, Creator, Mcn, Notification, Order, Violation
 from worker.formats import serialize
 from worker.services import creator_record
 
@@ -27,4 +27,6 @@ def shown(session: Session, result: Any) -> dict[str, Any]:
         return serialize.mcn_json(result, mcn_creators(session, result.id))
     if isinstance(result, Violation):
         return serialize.violation_json(result)
+    if isinstance(result, Notification):
+        return serialize.notification_json(result)
     raise TypeError(f"no JSON shape for {type(result).__name__}")
