@@ -15,6 +15,7 @@ def test_defaults_are_specs():
     assert settings.cancel_response_window == timedelta(hours=48)
     assert settings.cancel_timeout_policy is TimeoutPolicy.AUTO_CONFIRM
     assert settings.compensation_percent == 50
+    assert settings.idempotency_window == timedelta(hours=24)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +66,12 @@ def test_a_bad_value_names_the_variable(variable, value, says):
 def test_the_send_lease_outlasts_the_webhook_timeout():
     with pytest.raises(SettingsError, match="XINGTU_SEND_LEASE .* must be longer than XINGTU_SMS_WEBHOOK_TIMEOUT"):
         Settings.from_env({"XINGTU_SEND_LEASE": "10s", "XINGTU_SMS_WEBHOOK_TIMEOUT": "10s"})
+
+
+def test_idempotency_keys_outlive_the_brokers_redelivery():
+    assert Settings.from_env({"XINGTU_IDEMPOTENCY_WINDOW": "1h"}).idempotency_window == timedelta(hours=1)
+    with pytest.raises(SettingsError, match=r"XINGTU_IDEMPOTENCY_WINDOW \(0:59:59\) must be at least 1:00:00"):
+        Settings.from_env({"XINGTU_IDEMPOTENCY_WINDOW": "3599"})
 
 
 def test_secrets_stay_out_of_the_repr():
