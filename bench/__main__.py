@@ -1,5 +1,6 @@
 """``make bench``: the scan against its floor and its peer on both databases, the no-op scan, outbox
-dispatch against bare Celery, lateness under a running worker, the creator record at scale
+dispatch against bare Celery, lateness under a running worker, what an idempotency key costs a publish
+(``bench.keyed``), the creator record at scale
 (``bench.record``). Prints a table; writes
 bench/results/results.json and bench/results/scan.png; the last line reads
 ``project/floor: postgresql=R sqlite=R``.
@@ -14,7 +15,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import dispatch, lateness, record, scan
+from bench import dispatch, keyed, lateness, record, scan
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
 DUE = int(os.environ.get("BENCH_DUE", "100000"))
@@ -32,7 +33,7 @@ def machine() -> str:
 def main() -> None:
     print(f"machine: {machine()}; {ORDERS:,} orders of which {DUE:,} due", flush=True)
     results = {"machine": machine(), "orders": ORDERS, "due": DUE, "scan": {}, "plot": {}, "noop_ms": {},
-               "dispatch": {}, "dispatch_aliyun": {}, "lateness": {}, "record": {"creators": record.CREATORS, "orders": record.ORDERS}}  # fmt: skip
+               "dispatch": {}, "dispatch_aliyun": {}, "lateness": {}, "keyed": {}, "record": {"creators": record.CREATORS, "orders": record.ORDERS}}  # fmt: skip
     for backend in BACKENDS:
         results["scan"][backend] = {c: scan.run(c, backend, ORDERS, DUE) for c in scan.CONTENDERS}
         results["noop_ms"][backend] = scan.noop_scan_ms(backend, ORDERS)
@@ -42,6 +43,7 @@ def main() -> None:
         results["dispatch"][backend] = dispatch.project(backend)
         results["dispatch_aliyun"][backend] = dispatch.aliyun(backend)
         results["lateness"][backend] = lateness.measure(backend)
+        results["keyed"][backend] = keyed.measure(backend)
         results["record"][backend] = record.measure(backend)
         print(f"{backend}: done", flush=True)
     results["dispatch"]["bare_celery"] = dispatch.bare_celery()
@@ -97,6 +99,7 @@ def report(results: dict) -> None:
         run = results["dispatch_aliyun"][backend]
         print(f"dispatch through Aliyun, {backend}: {run['aliyun']:,.0f} notifications/s to the local gateway vs"
               f" {run['noop']:,.0f}/s with the no-op sender ({dispatch.ALIYUN_NOTIFICATIONS:,} each)")  # fmt: skip
+    keyed.report(results["keyed"])
     print()
     record.report(results["record"])
     print()
