@@ -65,6 +65,14 @@ def fresh_postgres(url: str, request, suffix: str) -> str:
     return admin.url.set(database=name).render_as_string(hide_password=False)
 
 
+def empty_database(request, dialect: str, directory, suffix: str) -> str:
+    """A database with nothing in it, for a migration test to bring to an old schema: a file in
+    ``directory`` on SQLite, a fresh one beside the run's on PostgreSQL."""
+    if dialect == "sqlite":
+        return f"sqlite:///{directory / f'{suffix}.db'}"
+    return fresh_postgres(request.getfixturevalue("postgres_database"), request, suffix)
+
+
 def shared_database(request, sqlite_template, tmp_path_factory, label: str) -> str:
     """A migrated, empty database for a module's read-only world: a copy of the SQLite template, or the
     run's PostgreSQL database emptied (``request.param`` says which)."""

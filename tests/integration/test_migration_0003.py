@@ -23,7 +23,7 @@ from models import Base, Client, CreatorEvent
 from models.states import CreatorStatus, Role
 from tests.cli.invoke import runner
 from tests.market import DAY, HOUR, T0, Market
-from tests.support import downgrade, fresh_postgres, revision
+from tests.support import downgrade, empty_database, revision
 from worker.database import schema
 from worker.database.engines import make_engine, session_factory
 from worker.errors import XingtuError
@@ -283,10 +283,7 @@ def old_rows(engine: sa.Engine, *, keep_dropped: bool = False) -> dict[str, list
 
 def release_database(request, dialect: str, directory, suffix: str) -> str:
     """The URL of a database at schema 0002 holding the release's rows."""
-    if dialect == "sqlite":
-        url = f"sqlite:///{directory / f'{suffix}.db'}"
-    else:
-        url = fresh_postgres(request.getfixturevalue("postgres_database"), request, suffix)
+    url = empty_database(request, dialect, directory, suffix)
     engine = make_engine(url)
     assert schema.upgrade(engine, "0002")["to_revision"] == "0002"
     write_release_rows(engine)

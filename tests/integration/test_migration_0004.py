@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 
 from models import Base
 from tests.cli.invoke import runner
-from tests.support import downgrade, fresh_postgres, revision
+from tests.support import downgrade, empty_database, revision
 from worker.database import schema
 from worker.database.engines import make_engine
 
@@ -27,10 +27,7 @@ ROWS = [  # (status, attempts, sent_at, provider message id, last error)
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def old_database(request, tmp_path):
     """A database at 0003 holding ``ROWS``."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm0004.db'}"
-    else:
-        url = fresh_postgres(request.getfixturevalue("postgres_database"), request, "m0004")
+    url = empty_database(request, request.param, tmp_path, "m0004")
     engine = make_engine(url)
     assert schema.upgrade(engine, "0003")["to_revision"] == "0003"
     with engine.begin() as connection:

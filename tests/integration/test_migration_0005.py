@@ -8,17 +8,14 @@ from alembic.runtime.migration import MigrationContext
 
 from models import Base
 from tests.cli.invoke import runner
-from tests.support import downgrade, fresh_postgres, revision
+from tests.support import downgrade, empty_database, revision
 from worker.database import schema
 from worker.database.engines import make_engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def at_0004(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'm0005.db'}"
-    else:
-        url = fresh_postgres(request.getfixturevalue("postgres_database"), request, "m0005")
+    url = empty_database(request, request.param, tmp_path, "m0005")
     engine = make_engine(url)
     schema.upgrade(engine, "0004")
     xingtu = runner(url)
