@@ -1,6 +1,9 @@
 """``xingtu worker``: a Celery worker with an embedded beat, for one machine."""
 
+import sys
+
 import click
+from celery import Celery, signals
 
 from worker.cli.context import App, pass_app
 from worker.errors import BrokerUnavailable
@@ -32,4 +35,26 @@ def worker(app: App, concurrency: int | None, loglevel: str) -> None:
     argv = ["worker", "--beat", "--scheduler=celery.beat:Scheduler", f"--loglevel={loglevel.upper()}"]
     if concurrency:
         argv.append(f"--concurrency={concurrency}")
-    celery_app.worker_main(argv)
+    exitcode = _run(celery_app, argv)
+    if exitcode:
+        sys.exit(exitcode)
+
+
+def _run(celery_app: Celery, argv: list[str]) -> int | None:
+    """Run the worker; the exit code it stopped with. ``worker_main`` drops it (Celery's ``start`` discards
+    what its command line returns), so a worker stopped by an unrecoverable error would exit 0 and look
+    like a clean stop to whatever restarts it. The code is the WorkController's, as ``celery worker``
+    exits with: 0 (or None) after a warm shutdown (SIGTERM), 1 after an unrecoverable error, a cold
+    shutdown or Ctrl+C."""
+    started = []
+
+    def keep(sender=None, **_):
+        if getattr(sender, "app", None) is celery_app:  # signals are global: this app's worker only
+            started.append(sender)
+
+    signals.worker_init.connect(keep, weak=False)
+    try:
+        celery_app.worker_main(argv)
+    finally:
+        signals.worker_init.disconnect(keep)
+    return started[-1].exitcode if started else None

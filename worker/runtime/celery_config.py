@@ -6,7 +6,9 @@ use (``app.runtime``): built on first use, so after the fork and never at import
 
 JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch) are
 acknowledged late and rejected back to the queue if their worker dies; beat entries expire within
-their interval so a stalled queue never piles up duplicates.
+their interval so a stalled queue never piles up duplicates. Every task is a ``XingtuTask`` and the
+worker's consumer a ``XingtuConsumer``: a malformed message is rejected with one log line instead of
+stopping the worker (``worker.runtime.message_guard``).
 """
 
 from functools import cached_property
@@ -14,6 +16,7 @@ from functools import cached_property
 from celery import Celery, signals
 
 from worker.runtime.context import Runtime
+from worker.runtime.message_guard import XingtuTask
 from worker.settings import Settings
 
 
@@ -25,7 +28,7 @@ class XingtuCelery(Celery):
     def __init__(self, settings: Settings, set_as_current: bool = True):
         super().__init__(
             "xingtu", broker=settings.broker_url, backend=settings.broker_url, include=["worker.tasks"],
-            set_as_current=set_as_current,
+            set_as_current=set_as_current, task_cls=XingtuTask,
         )  # fmt: skip
         self.settings = settings
         scan_every = settings.scan_interval.total_seconds()
@@ -39,6 +42,7 @@ class XingtuCelery(Celery):
             enable_utc=True,
             timezone="UTC",
             worker_prefetch_multiplier=1,
+            worker_consumer="worker.runtime.message_guard:XingtuConsumer",  # and XingtuTask: no message stops it
             task_acks_late=False,  # per task: only the idempotent ones (see worker.tasks)
             result_expires=86_400,
             broker_connection_retry_on_startup=True,
