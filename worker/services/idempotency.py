@@ -109,8 +109,8 @@ def _claim(session: UnitOfWork, claim: Claim, now: datetime, window: timedelta) 
 
 def forgotten(now: datetime, window: timedelta):
     """The keys kept ``window`` by ``now``, oldest first (the index on ``created_at`` orders them)."""
-    key = IdempotencyKey.created_at
-    return select(IdempotencyKey.key).where(rules.key_forgotten(key, now, window)).order_by(key)
+    recorded = IdempotencyKey.created_at
+    return select(IdempotencyKey.key).where(rules.key_forgotten(recorded, now, window)).order_by(recorded)
 
 
 def forget(session: UnitOfWork, now: datetime, window: timedelta, *, limit: int) -> int:
