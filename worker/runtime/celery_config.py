@@ -4,9 +4,10 @@ the one that runs).
 The app keeps the settings it was built from and, in each worker process, the ``Runtime`` its tasks
 use (``app.runtime``): built on first use, so after the fork and never at import.
 
-JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch) are
-acknowledged late and rejected back to the queue if their worker dies; beat entries expire within
-their interval so a stalled queue never piles up duplicates. Every task is a ``XingtuTask`` and the
+JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch) and the task
+API's calls that carry an idempotency key are acknowledged late and rejected back to the queue if their
+worker dies; beat entries expire within their interval so a stalled queue never piles up duplicates.
+Every task is a ``XingtuTask`` and the
 worker's consumer a ``XingtuConsumer``: a malformed message is rejected with one log line instead of
 stopping the worker (``worker.runtime.message_guard``).
 """
@@ -17,7 +18,7 @@ from celery import Celery, signals
 
 from worker.runtime.context import Runtime
 from worker.runtime.message_guard import XingtuTask
-from worker.settings import Settings
+from worker.settings import BROKER_VISIBILITY_TIMEOUT, Settings
 
 
 class XingtuCelery(Celery):
@@ -43,10 +44,16 @@ class XingtuCelery(Celery):
             timezone="UTC",
             worker_prefetch_multiplier=1,
             worker_consumer="worker.runtime.message_guard:XingtuConsumer",  # and XingtuTask: no message stops it
-            task_acks_late=False,  # per task: only the idempotent ones (see worker.tasks)
+            task_acks_late=False,  # per task and per call: the jobs, and calls with a key (see worker.tasks)
             result_expires=86_400,
             broker_connection_retry_on_startup=True,
-            broker_transport_options={"socket_connect_timeout": 5, "socket_timeout": 30},
+            # An unacknowledged message (a job, a keyed call) goes to another worker after the visibility
+            # timeout, so callers' idempotency keys are kept at least that long (``Settings``).
+            broker_transport_options={
+                "socket_connect_timeout": 5,
+                "socket_timeout": 30,
+                "visibility_timeout": int(BROKER_VISIBILITY_TIMEOUT.total_seconds()),
+            },
             worker_hijack_root_logger=True,
             worker_redirect_stdouts_level="INFO",  # the console sender's lines are information, not warnings
             beat_schedule={
