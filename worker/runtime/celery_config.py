@@ -7,9 +7,8 @@ use (``app.runtime``): built on first use, so after the fork and never at import
 JSON only, UTC, one message prefetched at a time. The idempotent jobs (scan, dispatch) and the task
 API's calls that carry an idempotency key are acknowledged late and rejected back to the queue if their
 worker dies; beat entries expire within their interval so a stalled queue never piles up duplicates.
-Every task is a ``XingtuTask`` and the
-worker's consumer a ``XingtuConsumer``: a malformed message is rejected with one log line instead of
-stopping the worker (``worker.runtime.message_guard``).
+Every task is a ``XingtuTask`` and the worker's consumer a ``XingtuConsumer``: a malformed message is
+rejected with one log line instead of stopping the worker (``worker.runtime.message_guard``).
 """
 
 from functools import cached_property
