@@ -44,11 +44,21 @@ class TaskApiRequest(Request):
         super().on_accepted(pid, time_accepted)
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
-        exc = exc_info.exception
-        exc = exc.exc if isinstance(exc, ExceptionWithTraceback) else exc
-        if self.keyed or not isinstance(exc, WorkerLostError):
+        if self.keyed or not self._lost(exc_info.exception) or self._success_was_stored():
+            # Celery's own handling: a keyed call goes back to the queue; an answer already stored stands.
             return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
         task_ready(self)
         self.task.backend.mark_as_done(self.id, WORKER_LOST, request=self._context)
-        log.error("%s: its worker process died (%s); the caller is answered worker_lost", self.humaninfo(), exc)
+        log.error(
+            "%s: its worker process died (%r); the caller is answered worker_lost", self.humaninfo(), exc_info.exception
+        )
         return None
+
+    def _lost(self, exc: BaseException) -> bool:
+        """Whether the process running the call is gone: killed, or exited (which Celery reports as the
+        same loss), and not because the call was revoked."""
+        exc = exc.exc if isinstance(exc, ExceptionWithTraceback) else exc
+        exited = isinstance(exc, (SystemExit, KeyboardInterrupt)) and not (
+            self._already_cancelled or self._already_revoked
+        )
+        return exited or isinstance(exc, WorkerLostError)
