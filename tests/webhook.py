@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.local_server import POLL
+
 
 @dataclass
 class Received:
@@ -28,7 +30,7 @@ class Webhook:
         self.respond = lambda body: (200, 0)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs=POLL, daemon=True)
 
     @property
     def url(self) -> str:

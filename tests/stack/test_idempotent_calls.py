@@ -34,10 +34,7 @@ from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
 WAIT = 15  # seconds: a hang guard for every answer, not a speed target
-# A worker alone on its broker has no neighbours to sync with: celery's own environment variables for
-# --without-mingle and --without-gossip take a second off every start.
-ALONE = {"CELERY_WORKER_WITHOUT_MINGLE": "1", "CELERY_WORKER_WITHOUT_GOSSIP": "1"}
-QUIET = {**ALONE, "XINGTU_SCAN_INTERVAL": "60", "XINGTU_DISPATCH_INTERVAL": "60"}
+QUIET = {"XINGTU_SCAN_INTERVAL": "60", "XINGTU_DISPATCH_INTERVAL": "60"}
 on_postgresql = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
 )
@@ -198,7 +195,7 @@ def test_the_same_publish_message_delivered_twice_applies_once(database_url, bro
     first = send("publish_order", task_id, **publish_args(client_id, creator_id), idempotency_key="publish-twice")
     [message] = broker.lrange("celery", 0, -1)
     broker.lpush("celery", message)  # the very same bytes (id, delivery tag) again: a redelivery
-    worker = start_worker(env=ALONE)  # reserves both: they run side by side, one per pool process
+    worker = start_worker()  # reserves both: they run side by side, one per pool process
     answer = first.get(timeout=WAIT)
     assert is_order(answer), answer
     succeeded = wait_until(lambda: len(lines := log_lines(worker, f"[{task_id}] succeeded")) == 2 and lines,
@@ -283,7 +280,7 @@ def test_two_pool_processes_racing_one_key_apply_it_once(database_url, start_wor
 
 @on_postgresql
 def test_a_key_reused_with_other_arguments_is_refused_and_writes_nothing(database_url, start_worker, db):
-    start_worker(env=ALONE)
+    start_worker()
     client_id, creator_id = parties(db, database_url)
     first = call("publish_order", **publish_args(client_id, creator_id), idempotency_key="k-1")
     assert is_order(first), first
