@@ -150,3 +150,27 @@ def test_an_unmigrated_database_says_what_to_run(xingtu, tmp_path):
     assert not (tmp_path / "new.db").exists()
     assert xingtu("db", "upgrade", env={"XINGTU_DATABASE_URL": empty}).code == 0
     assert xingtu("--json", "order", "list", env={"XINGTU_DATABASE_URL": empty}).json == []
+
+
+def test_json_after_the_command_is_the_same_json(xingtu, parties):
+    published = publish(xingtu, parties)
+    before, after = xingtu("--json", "order", "show", published.json["id"]), xingtu("order", "show", 1, "--json")
+    assert (after.code, after.stdout) == (0, before.stdout)
+    missing = xingtu("order", "show", 99, "--json")
+    assert (missing.code, missing.json["error"]["code"]) == (1, "not_found")
+    malformed = xingtu("order", "show", "one", "--json")
+    assert (malformed.code, malformed.json["error"]["code"]) == (2, "usage")
+
+
+@pytest.mark.parametrize("args", [[], ["order"], ["cancel"]])
+def test_a_group_without_its_command_prints_its_help_once(xingtu, args):
+    result = xingtu(*args)
+    assert result.code == 2 and result.stderr.count("Usage:") == 1 and "error:" not in result.stderr
+    assert "Commands:" in result.stderr and result.stdout == ""
+
+
+def test_version(xingtu):
+    from importlib.metadata import version
+
+    result = xingtu("--version")
+    assert (result.code, result.stdout) == (0, f"xingtu {version('xingtu-worker')}\n")

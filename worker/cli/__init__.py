@@ -25,6 +25,7 @@ from worker.errors import XingtuError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON value on stdout.")
+@click.version_option(package_name="xingtu-worker", prog_name="xingtu", message="%(prog)s %(version)s")
 @click.pass_obj
 def cli(app: App, as_json: bool) -> None:
     """xingtu-worker: orders, cancellations and their timers for a Xingtu-style creator marketplace.
@@ -34,8 +35,26 @@ def cli(app: App, as_json: bool) -> None:
     app.as_json = as_json
 
 
+def _json_after_the_command(context: click.Context, _option: click.Parameter, as_json: bool) -> None:
+    if as_json:
+        context.find_object(App).as_json = True
+
+
+def _accept_json(group: click.Group) -> None:
+    """Every command takes ``--json`` too (``xingtu order show 1 --json``), as the group does before it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_json(command)
+        else:
+            command.params.append(click.Option(
+                ["--json"], is_flag=True, expose_value=False, callback=_json_after_the_command,
+                help="Print exactly one JSON value on stdout (as xingtu --json).",
+            ))  # fmt: skip
+
+
 for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, sms, receipts, status, worker):
     cli.add_command(command)
+_accept_json(cli)
 
 
 class UsageFailure(XingtuError):
@@ -45,10 +64,15 @@ class UsageFailure(XingtuError):
 def main(args: list[str] | None = None) -> None:
     args = sys.argv[1:] if args is None else args
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
-    # Known before parsing, so even a usage error in the group's own options answers in JSON.
-    app = App(as_json="--json" in args[: next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))])
+    # Known before parsing, so even a usage error answers in JSON (``--json`` before or after the command).
+    app = App(as_json="--json" in args[: args.index("--") if "--" in args else len(args)])
     try:
         cli.main(args=args, prog_name="xingtu", standalone_mode=False, obj=app)
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare ``xingtu`` or ``xingtu order``: its help, once
+        if app.as_json:
+            app.fail(UsageFailure(f"give a command: {exc.ctx.command_path} --help lists them"), exit_code=2)
+        click.echo(exc.ctx.get_help(), err=True)
+        sys.exit(2)
     except click.UsageError as exc:
         click.echo(exc.format_message() if exc.ctx is None else f"{exc.ctx.get_usage()}\n", err=True, nl=False)
         app.fail(UsageFailure(exc.format_message()), exit_code=2)
