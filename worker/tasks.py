@@ -13,6 +13,8 @@ is taken once and never retried by the worker: a second publish would be a secon
 (``worker.runtime.task_requests``). Callers decide.
 """
 
+import inspect
+
 from celery import Task, shared_task
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -76,6 +78,20 @@ def _party(**ids: object) -> dict:
     return {"role": ROLE_OF[name], "actor_id": value}
 
 
+def _check_names(name: str, build_arguments, kwargs: dict) -> None:
+    """Refuse arguments the task does not take, or a missing one it needs, naming them as the caller
+    spells them (the keyword arguments of the README's table)."""
+    taken = inspect.signature(build_arguments).parameters
+    missing = [arg for arg, p in taken.items() if p.default is p.empty and arg not in kwargs]
+    unknown = sorted(set(kwargs) - set(taken))
+    found = (("missing", missing), ("does not take", unknown))
+    problems = [f"{what} {', '.join(names)}" for what, names in found if names]
+    if problems:
+        raise InvalidInput(
+            "arguments", f"{name}: {'; '.join(problems)} (it takes {', '.join(taken)} and idempotency_key)"
+        )
+
+
 # The task API's writing tasks: each call is acknowledged late when it carries an idempotency key, as it
 # starts when it does not (``worker.runtime.task_requests``).
 API = {
@@ -93,10 +109,8 @@ def _answer(task: Task, use_case, build_arguments, *args, idempotency_key=None, 
         if args:
             raise InvalidInput("arguments", "pass arguments by name (kwargs), not by position")
         claim = idempotency.Claim.of(idempotency_key, task.name, kwargs)
-        try:
-            arguments = build_arguments(**kwargs)
-        except TypeError as exc:
-            raise InvalidInput("arguments", f"unexpected or missing arguments: {exc}") from None
+        _check_names(task.name, build_arguments, kwargs)
+        arguments = build_arguments(**kwargs)
         runtime, now = task.app.runtime, utcnow()
         settings = runtime.settings
         with transaction(runtime.sessions, runtime.after_commit) as session:

@@ -51,3 +51,13 @@ def test_a_database_failure_is_an_answer_not_a_retry():
     error = nowhere.tasks["xingtu.accept_order"](order_id=1, creator_id=1)["error"]
     assert error["code"] == "database_unavailable" and "may or may not have been applied" in error["message"]
     assert not getattr(tasks.accept_order, "autoretry_for", ())
+
+
+def test_a_missing_or_unknown_argument_is_named_as_the_caller_spells_it():
+    error = tasks.respond_to_cancellation(order_id=1, creator_id=1)["error"]
+    assert error["code"] == "invalid_arguments" and error["message"].startswith(
+        "xingtu.respond_to_cancellation: missing answer (it takes order_id, answer, client_id, creator_id, mcn_id,"
+    )
+    assert "<locals>" not in error["message"] and "build()" not in error["message"]
+    unknown = tasks.accept_order(order_id=1, creator_id=1, idempotency_key="k", extra=1)["error"]["message"]
+    assert unknown.startswith("xingtu.accept_order: does not take extra (")
