@@ -27,6 +27,7 @@ from worker.services import accounts, cancellation, idempotency, orders, sanctio
 
 JOB = {
     "bind": True,
+    "ignore_result": True,  # nobody waits for a job: beat's every run would leave a result in Redis for a day
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError,),

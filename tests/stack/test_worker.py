@@ -46,7 +46,7 @@ def publish(xingtu_cli, env=None) -> dict:
     return json.loads(done.stdout)
 
 
-def test_beat_cancels_an_unaccepted_order_and_both_sides_hear_once(start_worker, xingtu_cli, webhook, db):
+def test_beat_cancels_an_unaccepted_order_and_both_sides_hear_once(start_worker, xingtu_cli, webhook, db, broker):
     start_worker()
     parties(xingtu_cli)
     order = publish(xingtu_cli, env={"XINGTU_ACCEPT_WINDOW": "2"})
@@ -63,6 +63,7 @@ def test_beat_cancels_an_unaccepted_order_and_both_sides_hear_once(start_worker,
     by_kind = {r.body["kind"]: r.body for r in webhook.received if r.key.endswith(":client")}
     assert by_kind["order_cancelled"]["to"] == "+8613800000001"
     assert "已成功取消" in by_kind["order_cancelled"]["text"]
+    assert broker.keys("celery-task-meta-*") == []  # beat's scans and sweeps ran every second and kept no result
 
 
 def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, db):
