@@ -39,6 +39,14 @@ def test_lists_are_aligned_tables(xingtu, order_id):
     assert "+86139****0002" in notes[1] and "+8613900000002" not in notes[1]
 
 
+def test_history_shows_its_instants_in_shanghai_time_and_counts_read_as_english(xingtu, order_id):
+    history = xingtu("order", "history", order_id).stdout
+    assert "accept_deadline=2026-11-28 12:00:00 +08:00" in history and "+00:00" not in history
+    with freeze_time("2026-11-28 04:00:00"):
+        scanned = xingtu("scan").stdout
+    assert scanned.startswith("scan applied: 1 expired order, 0 timed-out cancellation requests,"), scanned
+
+
 def test_an_error_for_people_is_one_line_on_stderr(xingtu, order_id):
     result = xingtu("order", "accept", order_id, "--creator", 7)
     assert (result.code, result.stdout) == (1, "")

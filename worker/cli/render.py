@@ -15,6 +15,21 @@ def _when(iso: str | None) -> str:
     return local_time_precise(datetime.fromisoformat(iso)) if iso else "-"
 
 
+def _count(number: int, one: str, many: str | None = None) -> str:
+    """``1 expired order``, ``2 expired orders``."""
+    return f"{number} {one if number == 1 else (many or one + 's')}"
+
+
+def _detail(value: Any) -> Any:
+    """An event detail as people read it: an instant in Shanghai time, like every other instant shown."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return _when(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _money(fen: int | None) -> str:
     return "-" if fen is None else f"¥{yuan(fen)}"
 
@@ -123,7 +138,7 @@ EVENT_HEADER = f"{'AT':<26}  {'ACTOR':<12}  {'EVENT':<28}  {'STATE':<22}  DETAIL
 def event_row(event: dict[str, Any]) -> str:
     actor = event["actor_role"] + (f" {event['actor_id']}" if event["actor_id"] is not None else "")
     state = f"{event['from_status'] or '-'} -> {event['to_status']}"
-    details = ", ".join(f"{key}={value}" for key, value in event["details"].items() if value is not None)
+    details = ", ".join(f"{key}={_detail(value)}" for key, value in event["details"].items() if value is not None)
     return f"{_when(event['at']):<26}  {actor:<12}  {event['event']:<28}  {state:<22}  {details}"
 
 
@@ -138,11 +153,12 @@ def notification_row(note: dict[str, Any]) -> str:
 def scan_text(result: dict[str, Any]) -> str:
     verb = "would apply" if result.get("dry_run") else "applied"
     return (
-        f"scan {verb}: {result['expired_orders']} expired orders, {result['timed_out_requests']} timed-out"
-        f" cancellation requests, {result['acceptance_reminders']} acceptance reminders,"
-        f" {result['lifted_suspensions']} suspensions lifted, {result['receipts_applied']} held delivery receipts"
-        f" applied, {result['receipts_forgotten']} forgotten, {result['idempotency_keys_forgotten']} idempotency"
-        " keys forgotten"
+        f"scan {verb}: {_count(result['expired_orders'], 'expired order')},"
+        f" {_count(result['timed_out_requests'], 'timed-out cancellation request')},"
+        f" {_count(result['acceptance_reminders'], 'acceptance reminder')},"
+        f" {_count(result['lifted_suspensions'], 'suspension')} lifted,"
+        f" {_count(result['receipts_applied'], 'held delivery receipt')} applied, {result['receipts_forgotten']}"
+        f" forgotten, {_count(result['idempotency_keys_forgotten'], 'idempotency key')} forgotten"
     )
 
 

@@ -23,8 +23,8 @@ def sweeps(app: Celery, new_notifications: int, batch: int) -> bool:
             for _ in range(wanted):
                 app.send_task("xingtu.dispatch", connection=connection, retry=False, ignore_result=True)
     except Exception as exc:  # any broker failure: the rows are committed, the scheduled sweep delivers them
-        log.warning("could not queue the sending of %d notifications (%s); the outbox sweep will send them",
-                    new_notifications, exc)  # fmt: skip
+        log.warning("could not queue the sending of %d notification%s (%s); the outbox sweep will send them",
+                    new_notifications, "" if new_notifications == 1 else "s", exc)  # fmt: skip
         return False
     return True
 
