@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
+from tests.cli.invoke import runner
+
 
 @pytest.fixture
 def order_id(xingtu):
@@ -112,3 +114,13 @@ def test_a_sender_that_cannot_be_built_is_a_settings_error(xingtu):
     result = xingtu("--json", "notifications", "dispatch", env={"XINGTU_SMS_SENDER": "json:loads"})
     assert result.code == 1 and result.json["error"]["code"] == "invalid_setting"
     assert "XINGTU_SMS_SENDER='json:loads' could not be set up" in result.stderr
+
+
+def test_a_relative_sqlite_url_is_named_by_its_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    xingtu = runner("sqlite:///xingtu.db")
+    missing = xingtu("order", "list")
+    assert missing.code == 1 and f"there is no database at {tmp_path / 'xingtu.db'} (" in missing.stderr
+    assert "is relative to the current directory" in missing.stderr
+    upgraded = xingtu("--json", "db", "upgrade")
+    assert upgraded.json["database"] == f"sqlite:///{tmp_path / 'xingtu.db'}"

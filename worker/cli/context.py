@@ -47,7 +47,13 @@ class App:
             engine = make_engine(url)
             path = engine.url.database if engine.dialect.name == "sqlite" else None
             if check_schema and path and path != ":memory:" and not Path(path).exists():
-                raise DatabaseError(f"there is no database at {path}: run `xingtu db upgrade` to create it")
+                relative = "" if Path(path).is_absolute() else (
+                    f" (XINGTU_DATABASE_URL={url} is relative to the current directory; sqlite:////path/to/xingtu.db"
+                    " names one file wherever it is run)"
+                )  # fmt: skip
+                raise DatabaseError(
+                    f"there is no database at {Path(path).resolve()}{relative}: run `xingtu db upgrade` to create it"
+                )
             if check_schema:
                 schema.ensure_current(engine)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:

@@ -5,6 +5,8 @@ factory down. SQLite runs every writing transaction as ``BEGIN IMMEDIATE`` so wr
 instead of failing on a stale snapshot; PostgreSQL uses row locks (see ``worker.services.locking``).
 """
 
+from pathlib import Path
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import sessionmaker
@@ -27,8 +29,12 @@ def database_url(url: str) -> URL:
 
 
 def masked(url: str) -> str:
-    """The URL with any password hidden, for messages and logs."""
-    return database_url(url).render_as_string(hide_password=True)
+    """The URL with any password hidden, for messages and logs; a SQLite file by its absolute path, since
+    a relative one means a different file in every directory it is run from."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database).resolve()))
+    return parsed.render_as_string(hide_password=True)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
