@@ -7,7 +7,9 @@ And ``xingtu worker`` says so when Celery does stop: a non-zero exit after an un
 after SIGTERM."""
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -129,8 +131,14 @@ main(["worker", "--concurrency=1"])
 
 def test_xingtu_worker_exits_non_zero_when_celery_stops_on_an_unrecoverable_error(stack_env, broker, tmp_path):
     push([[], {}, {}], task="xingtu.no_such_task")
-    done = subprocess.run([sys.executable, "-c", FAILING_WORKER], env=stack_env, capture_output=True, text=True,
-                          timeout=WAIT * 2)  # fmt: skip
-    output = done.stdout + done.stderr
+    worker = subprocess.Popen([sys.executable, "-c", FAILING_WORKER], env=stack_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        output, _ = worker.communicate(timeout=WAIT * 2)
+    finally:  # a worker that did not stop must not outlive the test: its beat would feed every later test
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    done = worker
     assert "Unrecoverable error: RuntimeError('injected: the consumer fails on an unknown task')" in output, output
     assert done.returncode == 1, output[-3000:]
