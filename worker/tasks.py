@@ -19,11 +19,9 @@ from celery import Task, shared_task
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.states import Role
-from worker.clock import utcnow
-from worker.database.unit_of_work import transaction
 from worker.errors import InvalidInput, XingtuError
 from worker.runtime import runs
-from worker.services import accounts, cancellation, idempotency, orders, sanctions, views
+from worker.services import accounts, cancellation, idempotency, orders, sanctions
 
 JOB = {
     "bind": True,
@@ -79,18 +77,20 @@ def _party(**ids: object) -> dict:
     return {"role": ROLE_OF[name], "actor_id": value}
 
 
-def _check_names(name: str, build_arguments, kwargs: dict) -> None:
-    """Refuse arguments the task does not take, or a missing one it needs, naming them as the caller
-    spells them (the keyword arguments of the README's table)."""
-    taken = inspect.signature(build_arguments).parameters
-    missing = [arg for arg, p in taken.items() if p.default is p.empty and arg not in kwargs]
-    unknown = sorted(set(kwargs) - set(taken))
-    found = (("missing", missing), ("does not take", unknown))
-    problems = [f"{what} {', '.join(names)}" for what, names in found if names]
-    if problems:
+def _arguments(name: str, build_arguments, kwargs: dict) -> dict:
+    """The use case's arguments built from the caller's; a missing or unknown one is refused, named as
+    the caller spells it (the keyword arguments of the README's table). The signature is read only then."""
+    try:
+        return build_arguments(**kwargs)
+    except TypeError:
+        taken = inspect.signature(build_arguments).parameters
+        missing = [arg for arg, p in taken.items() if p.default is p.empty and arg not in kwargs]
+        unknown = sorted(set(kwargs) - set(taken))
+        found = (("missing", missing), ("does not take", unknown))
+        problems = "; ".join(f"{what} {', '.join(names)}" for what, names in found if names)
         raise InvalidInput(
-            "arguments", f"{name}: {'; '.join(problems)} (it takes {', '.join(taken)} and idempotency_key)"
-        )
+            "arguments", f"{name}: {problems} (it takes {', '.join(taken)} and idempotency_key)"
+        ) from None
 
 
 # The task API's writing tasks: each call is acknowledged late when it carries an idempotency key, as it
@@ -110,15 +110,8 @@ def _answer(task: Task, use_case, build_arguments, *args, idempotency_key=None, 
         if args:
             raise InvalidInput("arguments", "pass arguments by name (kwargs), not by position")
         claim = idempotency.Claim.of(idempotency_key, task.name, kwargs)
-        _check_names(task.name, build_arguments, kwargs)
-        arguments = build_arguments(**kwargs)
-        runtime, now = task.app.runtime, utcnow()
-        settings = runtime.settings
-        with transaction(runtime.sessions, runtime.after_commit) as session:
-            return idempotency.once(
-                session, claim, now, settings.idempotency_window,
-                lambda: views.shown(session, use_case(session, settings, now=now, **arguments)),
-            )  # fmt: skip
+        arguments = _arguments(task.name, build_arguments, kwargs)
+        return idempotency.shown_once(task.app.runtime, claim, use_case, arguments)
     except XingtuError as error:
         return {"error": error.as_dict()}
     except DBAPIError as exc:  # possibly during COMMIT: the outcome is unknown, so never retried here

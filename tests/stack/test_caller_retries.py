@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from models import IdempotencyKey, Notification, Order
 from models.states import NotificationStatus
 from tests.market import Market
-from tests.stack.conftest import BIN, Worker
 from tests.support import service_missing
 from worker.runtime.celery_config import make_app
 from worker.settings import Settings
@@ -75,24 +74,10 @@ def own_redis(tmp_path):
     server.kill()
 
 
-@pytest.fixture
-def start(stack_env, own_redis, tmp_path):
-    """Start a worker on the test's own broker; every one is stopped after the test."""
-    env = {**stack_env, "XINGTU_BROKER_URL": own_redis.url}
-    command = [str(BIN / "celery"), "-A", "worker.app", "worker", "--beat", "--scheduler=celery.beat:Scheduler",
-               "--concurrency=2", "--loglevel=INFO"]  # fmt: skip
-    workers = []
+def test_a_caller_that_retries_with_its_keys_gets_each_action_once(own_redis, start_worker, db, database_url, webhook):
+    def start():  # workers on the test's own broker (set up first, so they are stopped before it is killed)
+        return start_worker(env={"XINGTU_BROKER_URL": own_redis.url})
 
-    def start() -> Worker:
-        workers.append(Worker(command, env, tmp_path / f"w{len(workers)}.log").wait_ready())
-        return workers[-1]
-
-    yield start
-    for worker in workers:
-        worker.stop()
-
-
-def test_a_caller_that_retries_with_its_keys_gets_each_action_once(start, own_redis, db, database_url, webhook):
     caller = make_app(Settings(broker_url=own_redis.url))
     market = Market(db, Settings(database_url=database_url))
     now = datetime.now(timezone.utc)

@@ -15,14 +15,13 @@ import click
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.clock import utcnow
 from worker.database import schema
 from worker.database.engines import make_engine, masked, read_session_factory, session_factory
-from worker.database.unit_of_work import UnitOfWork, transaction
+from worker.database.unit_of_work import UnitOfWork
 from worker.errors import DatabaseError, SettingsError, XingtuError
 from worker.runtime.celery_config import make_app
 from worker.runtime.context import Runtime
-from worker.services import idempotency, views
+from worker.services import idempotency
 from worker.settings import Settings
 
 
@@ -87,12 +86,7 @@ class App:
         are queued once committed."""
         command = click.get_current_context()
         claim = idempotency.Claim.of(self.idempotency_key, command.command_path, command.params)
-        settings, now = self.settings, utcnow()
-        with transaction(self.sessions(), self.runtime.after_commit) as session:
-            return idempotency.once(
-                session, claim, now, settings.idempotency_window,
-                lambda: views.shown(session, use_case(session, settings, now=now, **kwargs)),
-            )  # fmt: skip
+        return idempotency.shown_once(self.runtime, claim, use_case, kwargs)
 
     def emit_shown(self, use_case: Callable[..., Any], human: Callable[[Any], str], **kwargs: Any) -> None:
         """``act``, printing its answer."""

@@ -13,7 +13,8 @@ call's effects or not at all:
 3. The call runs and its answer is written on the key's row. A refused call gives its claim back, so
    nothing is recorded and its retry is judged afresh.
 
-The scan forgets old keys in bounded batches (``forget``), skipping any row a call holds.
+``shown_once`` is how the CLI and the task API make a call with it. The scan forgets old keys in bounded
+batches (``forget``), skipping any row a call holds.
 """
 
 import hashlib
@@ -21,17 +22,22 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import IdempotencyKey
 from worker import rules
-from worker.database.unit_of_work import UnitOfWork
+from worker.clock import utcnow
+from worker.database.unit_of_work import UnitOfWork, transaction
 from worker.errors import Conflict, IdempotencyKeyReused, XingtuError
 from worker.formats import validation
 from worker.formats.display import local_time
+from worker.services import views
+
+if TYPE_CHECKING:
+    from worker.runtime.context import Runtime
 
 Answer = dict[str, Any]
 
@@ -76,6 +82,23 @@ def once(
     recorded = json.dumps(answer, ensure_ascii=False)
     session.execute(update(IdempotencyKey).where(IdempotencyKey.key == claim.key).values(answer=recorded))
     return answer
+
+
+def shown_once(
+    runtime: "Runtime", claim: Claim | None, use_case: Callable[..., Any], arguments: Mapping[str, Any]
+) -> Answer:
+    """A caller's call, as the CLI and the task API make it: ``use_case`` in one transaction at the
+    current instant, once per key, answering the JSON of what it returned (``views.shown``) or what the
+    key's first call answered; its SMS are queued once committed."""
+    settings, now = runtime.settings, utcnow()
+    with transaction(runtime.sessions, runtime.after_commit) as session:
+        return once(
+            session,
+            claim,
+            now,
+            settings.idempotency_window,
+            lambda: views.shown(session, use_case(session, settings, now=now, **arguments)),
+        )
 
 
 def _claim(session: UnitOfWork, claim: Claim, now: datetime, window: timedelta) -> str | None:
