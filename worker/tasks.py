@@ -48,7 +48,7 @@ def dispatch(self) -> dict:
     result, more = runs.dispatch(self.app.runtime)
     if more:
         self.apply_async()
-    return vars(result)
+    return result.as_dict()
 
 
 # --- the task API ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def test_dispatch_sends_everything_due_with_the_console_sender(xingtu):
     xingtu("creator", "add", "--name", "达人", "--phone", "13900000002")
     xingtu("order", "publish", "--client", 1, "--creator", 1, "--amount-fen", 100, "--title", "夏季")
     sent = xingtu("--json", "notifications", "dispatch")
-    assert sent.json == {"sent": 1, "retrying": 0, "dead": 0, "released": 0, "throttled": 0}
+    assert sent.json == {"sent": 1, "retrying": 0, "dead": 0, "released": 0, "throttled": 0, "codes": {"OK": 1}}
     assert "[sms order-1:order_published:creator] to +86139****0002: 【星图】您收到新任务《夏季》" in sent.stderr
     (note,) = xingtu("--json", "notifications", "list", "--status", "sent").json
     assert note["attempts"] == 1 and note["sent_at"] is not None

@@ -108,6 +108,7 @@ def test_each_answer_of_aliyun_is_an_outcome(gateway, code, status, raised):
     with pytest.raises(raised) as caught:
         AliyunSender(aliyun_settings(gateway)).send(sms())
     assert type(caught.value) is raised and code in str(caught.value)
+    assert caught.value.code == code, "the code Aliyun answered labels xingtu_sends_total"
     assert len(gateway.received) == 1, "one attempt per send: retrying is the outbox's decision"
 
 

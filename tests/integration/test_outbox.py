@@ -102,6 +102,19 @@ def test_too_many_attempts_end_dead(market):
     assert by_key(few)[key].status is Status.DEAD and len(sender.calls) == 2
 
 
+def test_each_send_is_counted_by_the_code_the_sender_answered(market):
+    for _ in range(4):
+        market.publish()
+    first, second, third = (note.idempotency_key for note in market.notifications()[:3])
+    failures = {
+        first: [PermanentSendError("bad number", "isv.MOBILE_NUMBER_ILLEGAL")],
+        second: [TransientSendError("x")],
+    }
+    result = deliver(market, FakeSender({**failures, third: [ZeroDivisionError("oops")]}), T0)
+    assert result.codes == {"isv.MOBILE_NUMBER_ILLEGAL": 1, "transient": 1, "error": 1, "OK": result.sent}
+    assert result.as_dict()["codes"] == dict(result.codes) and result.sent >= 1
+
+
 def test_a_sender_bug_is_retried_like_a_transient_failure(market):
     market.publish()
     key = market.notifications()[0].idempotency_key

@@ -60,15 +60,17 @@ def test_the_signature_covers_the_exact_body():
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
 def test_retryable_answers_are_transient(webhook, status):
     webhook.respond = lambda body: (status, 0)
-    with pytest.raises(TransientSendError, match=f"webhook answered {status}"):
+    with pytest.raises(TransientSendError, match=f"webhook answered {status}") as caught:
         sender_for(webhook.url).send(SMS)
+    assert caught.value.code == f"HTTP {status}"
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_other_client_errors_are_permanent(webhook, status):
     webhook.respond = lambda body: (status, 0)
-    with pytest.raises(PermanentSendError, match=f"webhook answered {status}"):
+    with pytest.raises(PermanentSendError, match=f"webhook answered {status}") as caught:
         sender_for(webhook.url).send(SMS)
+    assert caught.value.code == f"HTTP {status}"
 
 
 def test_a_slow_provider_is_a_transient_timeout(webhook):

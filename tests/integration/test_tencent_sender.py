@@ -96,6 +96,7 @@ def test_each_answer_of_tencent_is_an_outcome(gateway, answer, raised):
         if answer.status == 200
         else "ServerNetworkError" in str(caught.value)
     )
+    assert caught.value.code == (answer.error or answer.code if answer.status == 200 else "ServerNetworkError")
     assert len(gateway.received) == 1, "one attempt per send: retrying is the outbox's decision"
 
 

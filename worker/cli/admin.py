@@ -73,7 +73,7 @@ def dispatch(app: App) -> None:
     while more:
         run, more = runs.dispatch(app.runtime)
         result += run
-    app.emit(vars(result), dispatch_text)
+    app.emit(result.as_dict(), dispatch_text)
 
 
 @notifications.command(help="Give a dead notification a fresh set of attempts, due now.")

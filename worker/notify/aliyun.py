@@ -98,23 +98,27 @@ class AliyunSender:
         try:
             answer = self.client.send_sms_with_options(request, self.runtime).body
         except ThrottlingException as exc:  # HTTP 429 with a retry-after: the gateway's own flow control
-            raise ThrottledSendError(f"Aliyun throttled the request ({exc.status_code}): {exc.code}") from None
+            raise ThrottledSendError(
+                f"Aliyun throttled the request ({exc.status_code}): {exc.code}", code=exc.code
+            ) from None
         except ServerException as exc:  # HTTP 5xx
-            raise TransientSendError(f"Aliyun answered {exc.status_code}: {exc.code}") from None
+            raise TransientSendError(f"Aliyun answered {exc.status_code}: {exc.code}", exc.code) from None
         except ClientException as exc:  # HTTP 4xx: the request itself is wrong (credentials, parameters)
             if str(exc.code).startswith("Throttling"):  # the API's own flow control (Throttling.User, ...)
-                raise ThrottledSendError(f"Aliyun throttled the request ({exc.status_code}): {exc.code}") from None
-            raise PermanentSendError(f"Aliyun refused the request ({exc.status_code}): {exc.code}") from None
+                raise ThrottledSendError(
+                    f"Aliyun throttled the request ({exc.status_code}): {exc.code}", code=exc.code
+                ) from None
+            raise PermanentSendError(f"Aliyun refused the request ({exc.status_code}): {exc.code}", exc.code) from None
         except Exception as exc:  # a timeout, a refused or dropped connection: the outcome is unknown
-            raise TransientSendError(f"Aliyun could not be reached ({type(exc).__name__})") from None
+            raise TransientSendError(f"Aliyun could not be reached ({type(exc).__name__})", "unreachable") from None
         if answer.code == "OK":
             return answer.biz_id
         error = f"{answer.code}: {answer.message}"
         if answer.code in THROTTLED:
-            raise ThrottledSendError(error, lifts=LIFTS.get(answer.code))
+            raise ThrottledSendError(error, lifts=LIFTS.get(answer.code), code=answer.code)
         if answer.code in TRANSIENT:
-            raise TransientSendError(error)
-        raise PermanentSendError(error)
+            raise TransientSendError(error, answer.code)
+        raise PermanentSendError(error, answer.code)
 
     def _accepted_before(self, sms: Sms) -> bool:
         """Whether Aliyun already accepted a send with this notification's ``OutId``."""

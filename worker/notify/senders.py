@@ -29,6 +29,7 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "xingtu.sms_senders"
+SENT = "OK"  # the code of a send the sender took, whichever provider (``xingtu_sends_total``)
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,27 @@ WEBHOOK_KEYS = ("id", "to", "kind", "text", "params", "order_id")  # the rest is
 
 
 class SendError(Exception):
-    pass
+    """``code`` is what the provider answered (Aliyun's ``isv.MOBILE_NUMBER_ILLEGAL``, Tencent's
+    ``FailedOperation.TemplateIncorrectOrUnapproved``, a webhook's ``HTTP 503``) when it answered at all:
+    the ``code`` label of ``xingtu_sends_total``. Without one the error's kind stands for it."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code or self.kind
+
+    kind = "error"
 
 
 class TransientSendError(SendError):
     """Worth retrying later."""
 
+    kind = "transient"
+
 
 class PermanentSendError(SendError):
     """Retrying will not help; the notification ends dead."""
+
+    kind = "permanent"
 
 
 class ThrottledSendError(TransientSendError):
@@ -71,8 +84,12 @@ class ThrottledSendError(TransientSendError):
     no attempt. ``lifts(now)`` says when the limit is over (a provider's day rolling over), or None for
     the usual backoff; the outbox asks it with its own clock."""
 
-    def __init__(self, message: str, lifts: Callable[[datetime], datetime | None] | None = None):
-        super().__init__(message)
+    kind = "throttled"
+
+    def __init__(
+        self, message: str, lifts: Callable[[datetime], datetime | None] | None = None, code: str | None = None
+    ):
+        super().__init__(message, code)
         self.lifts = lifts or (lambda now: None)
 
 
@@ -118,16 +135,16 @@ class WebhookSender:
             with self.client.stream("POST", self.url, content=body, headers=headers) as response:
                 content = b"".join(_before(deadline, response.iter_bytes(), self.timeout))
         except httpx.TimeoutException as exc:
-            raise TransientSendError(f"webhook timed out: {exc}") from None
+            raise TransientSendError(f"webhook timed out: {exc}", "timeout") from None
         except httpx.TransportError as exc:
-            raise TransientSendError(f"webhook unreachable: {exc}") from None
+            raise TransientSendError(f"webhook unreachable: {exc}", "unreachable") from None
         status = response.status_code
         if 200 <= status < 300:
             return _message_id(content) or sms.id
         reason = f"webhook answered {status}: {content[:200].decode(errors='replace')}"
         if status in (408, 429) or status >= 500:
-            raise TransientSendError(reason)
-        raise PermanentSendError(reason)
+            raise TransientSendError(reason, f"HTTP {status}")
+        raise PermanentSendError(reason, f"HTTP {status}")
 
 
 def _before(deadline: float, chunks: Iterator[bytes], timeout: float) -> Iterator[bytes]:
@@ -135,7 +152,7 @@ def _before(deadline: float, chunks: Iterator[bytes], timeout: float) -> Iterato
     that trickles bytes would otherwise hold a send (and its lease) open indefinitely."""
     for chunk in chunks:
         if monotonic() > deadline:
-            raise TransientSendError(f"webhook took longer than {timeout:g} s to answer")
+            raise TransientSendError(f"webhook took longer than {timeout:g} s to answer", "timeout")
         yield chunk
 
 

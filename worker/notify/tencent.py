@@ -54,12 +54,12 @@ def outcome(code: str, message: str) -> Exception:
     """The error a send failing with Tencent's ``code`` raises."""
     error = f"{code}: {message}"
     if code in DAILY:
-        return ThrottledSendError(error, lifts=providers.next_day)
+        return ThrottledSendError(error, lifts=providers.next_day, code=code)
     if code in SOONER or code.startswith("RequestLimitExceeded"):
-        return ThrottledSendError(error)
+        return ThrottledSendError(error, code=code)
     if code.startswith(TRANSIENT):
-        return TransientSendError(error)
-    return PermanentSendError(error)
+        return TransientSendError(error, code)
+    return PermanentSendError(error, code)
 
 
 class TencentSender:

@@ -10,8 +10,9 @@ sender keeping to its timeout could outlive it.
 
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from time import monotonic
 
@@ -26,7 +27,15 @@ from worker.database.unit_of_work import UnitOfWork, transaction
 from worker.errors import InvalidState, NotFound
 from worker.formats.phones import mask
 from worker.notify.messages import render
-from worker.notify.senders import PermanentSendError, Sender, Sms, ThrottledSendError, TransientSendError
+from worker.notify.senders import (
+    SENT,
+    PermanentSendError,
+    Sender,
+    SendError,
+    Sms,
+    ThrottledSendError,
+    TransientSendError,
+)
 from worker.services import due, receipts
 from worker.settings import Settings
 
@@ -42,13 +51,18 @@ class DispatchResult:
     dead: int = 0
     released: int = 0
     throttled: int = 0  # waiting for the provider's limit to pass; no attempt spent
+    # What the sender answered each send, by code ("OK" for a send it took, else ``SendError.code``)
+    codes: Counter[str] = field(default_factory=Counter)
 
     @property
     def claimed(self) -> int:
         return self.sent + self.retrying + self.dead + self.released + self.throttled
 
     def __add__(self, other: "DispatchResult") -> "DispatchResult":
-        return DispatchResult(*(a + b for a, b in zip(astuple(self), astuple(other))))
+        return DispatchResult(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict:
+        return {**vars(self), "codes": dict(self.codes)}
 
 
 @dataclass
@@ -62,6 +76,7 @@ class _Outcomes:
     throttled: list[dict] = field(default_factory=list)
     # (id, idempotency key, provider message id) of each send, to find the receipts held for them
     messages: list[tuple[int, str, str]] = field(default_factory=list)
+    codes: Counter[str] = field(default_factory=Counter)
 
 
 def backoff(attempts: int, base: timedelta, rng: random.Random = random) -> timedelta:
@@ -141,31 +156,37 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
     )  # fmt: skip
     try:
         message_id = sender.send(sms)
-    except PermanentSendError as exc:
+    except Exception as exc:  # a send error, or a sender bug: retried, bounded by the attempts limit
+        outcomes.codes[exc.code if isinstance(exc, SendError) else "error"] += 1
+        _failed(settings, row, key, outcomes, clock(), exc)
+        return
+    outcomes.codes[SENT] += 1
+    message_id = str(message_id)[:200]
+    outcomes.sent.append({**key, "sent_at": clock(), "provider_message_id": message_id})
+    outcomes.messages.append((row.id, row.idempotency_key, message_id))
+
+
+def _failed(settings: Settings, row, key: dict, outcomes: _Outcomes, now: datetime, exc: Exception) -> None:
+    """Where a failed send goes: dead (permanent, or out of attempts), waiting out a throttle, or back
+    to pending after a backoff."""
+    if isinstance(exc, PermanentSendError):
         log.warning("notification %s to %s failed for good: %s", row.id, mask(row.phone), exc)
         outcomes.dead.append({**key, "last_error": str(exc)[:1000]})
-        return
-    except ThrottledSendError as exc:
-        now = clock()
+    elif isinstance(exc, ThrottledSendError):
         # A throttle spends no attempt, so the backoff cannot grow with them: it grows with the time the
         # notification has waited already (half of it, within the usual bounds).
         waited = min(BACKOFF_CAP, (now - row.created_at) / 2)
         until = exc.lifts(now) or now + max(backoff(row.attempts, settings.send_backoff), waited)
         log.warning("notification %s to %s throttled until %s: %s", row.id, mask(row.phone), until, exc)
         outcomes.throttled.append({**key, "due_at": until, "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
-        return
-    except Exception as exc:  # a transient error, or a sender bug: retried, bounded by the attempts limit
+    else:
         level = logging.WARNING if isinstance(exc, TransientSendError) else logging.ERROR
         log.log(level, "notification %s to %s failed (attempt %s): %s", row.id, mask(row.phone), row.attempts, exc)
         error = {**key, "last_error": f"{type(exc).__name__}: {exc}"[:1000]}
         if row.attempts >= settings.send_max_attempts:
             outcomes.dead.append(error)
         else:
-            outcomes.retrying.append({**error, "due_at": clock() + backoff(row.attempts, settings.send_backoff)})
-        return
-    message_id = str(message_id)[:200]
-    outcomes.sent.append({**key, "sent_at": clock(), "provider_message_id": message_id})
-    outcomes.messages.append((row.id, row.idempotency_key, message_id))
+            outcomes.retrying.append({**error, "due_at": now + backoff(row.attempts, settings.send_backoff)})
 
 
 def _record(session: Session, sender: str, outcomes: _Outcomes, now: datetime) -> DispatchResult:
@@ -177,7 +198,7 @@ def _record(session: Session, sender: str, outcomes: _Outcomes, now: datetime) -
         table.c.status == Status.SENDING,
         table.c.attempts == bindparam("b_attempts"),
     )
-    result = DispatchResult()
+    result = DispatchResult(codes=outcomes.codes)
     changes = {
         "sent": {"status": Status.SENT, "sender": sender[:200]},
         "retrying": {"status": Status.PENDING},
