@@ -48,8 +48,8 @@ CASES = [
     ("reason not text", None, None, "invalid_reason", ("request_cancellation", {"order_id": 2, "client_id": 1, "reason": 42})),
     ("amount 0", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "0", "--title", "t"], 1, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 0, "title": "t"})),
     ("amount -1", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "-1", "--title", "t"], 1, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": -1, "title": "t"})),
-    ("amount 1.5", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "1.5", "--title", "t"], 1, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 1.5, "title": "t"})),
-    ("amount abc", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "abc", "--title", "t"], 1, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": "abc", "title": "t"})),
+    ("amount 1.5", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "1.5", "--title", "t"], 2, "usage", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 1.5, "title": "t"})),
+    ("amount abc", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "abc", "--title", "t"], 2, "usage", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": "abc", "title": "t"})),
     ("amount 10^15", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", str(10**15), "--title", "t"], 1, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 10**15, "title": "t"})),
     ("amount true", None, None, "invalid_amount", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": True, "title": "t"})),
     ("empty title", ["order", "publish", "--client", 1, "--creator", 1, "--amount-fen", "5", "--title", ""], 1, "invalid_title", ("publish_order", {"client_id": 1, "creator_id": 1, "amount_fen": 5, "title": ""})),
@@ -81,6 +81,7 @@ CASES = [
 ]  # fmt: skip
 # The task API has no usage errors: it names the malformed argument instead.
 TASK_CODES = {"id past 64 bits": "invalid_order_id", "id not a number": "invalid_order_id",
+              "amount 1.5": "invalid_amount", "amount abc": "invalid_amount",
               "both sides at once": "invalid_party", "missing reason": "invalid_arguments"}  # fmt: skip
 
 

@@ -3,6 +3,8 @@
 import pytest
 from freezegun import freeze_time
 
+from models import MAX_AMOUNT_FEN
+
 ORDER_KEYS = [
     "id", "client_id", "creator_id", "title", "amount_fen", "status", "published_at", "accept_deadline",
     "accepted_at", "first_upload_at", "upload_count", "completed_at", "cancelled_at", "cancel_reason",
@@ -106,7 +108,7 @@ def test_the_acceptance_deadline_under_a_frozen_clock(xingtu, parties):
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("amount", ["0", "-1", "1.5", "abc", "1000000000000000"])
+@pytest.mark.parametrize("amount", ["0", "-1", str(MAX_AMOUNT_FEN + 1), "1000000000000000"])
 def test_a_refusal_exits_1_names_the_problem_and_writes_nothing(xingtu, parties, market, amount):
     before = market.dump()
     result = publish(xingtu, parties, amount)
@@ -128,6 +130,8 @@ def test_a_refusal_exits_1_names_the_problem_and_writes_nothing(xingtu, parties,
         ["order", "list", "--status", "lost"],
         ["order", "show", "1180591620717411303424"],
         ["order", "show", "0"],
+        ["order", "publish", "--client", "1", "--creator", "1", "--amount-fen", "abc", "--title", "t"],
+        ["order", "publish", "--client", "1", "--creator", "1", "--amount-fen", "1.5", "--title", "t"],
         ["order", "fly"],
     ],
 )

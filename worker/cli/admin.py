@@ -3,7 +3,7 @@
 import click
 
 from models.states import NotificationStatus
-from worker.cli.context import ID, App, idempotent, pass_app
+from worker.cli.context import App, idempotent, pass_app
 from worker.cli.render import (
     NOTIFICATION_HEADER,
     dispatch_text,
@@ -12,6 +12,7 @@ from worker.cli.render import (
     status_text,
     upgrade_text,
 )
+from worker.cli.values import COUNT, ID
 from worker.clock import utcnow
 from worker.database import schema
 from worker.formats.serialize import notification_json
@@ -56,7 +57,7 @@ def notifications() -> None:
 @notifications.command(name="list", help="List outbox notifications in id order (phones masked).")
 @click.option("--status", type=click.Choice([s.value for s in NotificationStatus]), help="Only this status.")
 @click.option("--order", "order_id", type=ID, help="Only this order's.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--limit", type=COUNT, help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, order_id: int | None, limit: int | None) -> None:
     with app.read_sessions()() as session:
@@ -77,7 +78,7 @@ def dispatch(app: App) -> None:
 
 
 @notifications.command(help="Give a dead notification a fresh set of attempts, due now.")
-@click.argument("notification_id", metavar="ID", type=ID)
+@click.argument("notification_id", type=ID)
 @idempotent
 @pass_app
 def retry(app: App, notification_id: int) -> None:

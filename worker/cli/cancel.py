@@ -3,9 +3,10 @@
 import click
 
 from models.states import Role
-from worker.cli.context import ID, App, idempotent, pass_app
+from worker.cli.context import App, idempotent, pass_app
 from worker.cli.render import order_text
 from worker.cli.sides import as_party
+from worker.cli.values import ID
 from worker.services import cancellation
 
 

@@ -147,7 +147,3 @@ def idempotent(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Apply this at most once: run again with the same KEY (1 to 255 printable ASCII characters, e.g. a"
         " UUID) and arguments, it prints the first answer and changes nothing.",
     )(command)  # fmt: skip
-
-
-# Row ids are 64-bit: anything outside is a usage error here, not an overflow in the database.
-ID = click.IntRange(min=1, max=2**63 - 1)

@@ -3,7 +3,7 @@
 import click
 
 from models.states import OrderStatus
-from worker.cli.context import ID, App, idempotent, pass_app
+from worker.cli.context import App, idempotent, pass_app
 from worker.cli.render import (
     EVENT_HEADER,
     ORDER_HEADER,
@@ -12,6 +12,7 @@ from worker.cli.render import (
     order_text,
 )
 from worker.cli.sides import as_creator_side
+from worker.cli.values import COUNT, FEN, ID
 from worker.formats.serialize import event_json, order_json
 from worker.services import cancellation, orders, reads
 
@@ -24,11 +25,11 @@ def order() -> None:
 @order.command(help="Publish an order: escrow the amount and start the acceptance window.")
 @click.option("--client", "client_id", required=True, type=ID, help="The publishing client's id.")
 @click.option("--creator", "creator_id", required=True, type=ID, help="The creator it is offered to.")
-@click.option("--amount-fen", required=True, help="Amount in fen (1 yuan = 100 fen), 1 to 100000000000.")
+@click.option("--amount-fen", required=True, type=FEN, help="Amount in fen (1 yuan = 100 fen), 1 to 100000000000.")
 @click.option("--title", required=True, help="Title, 1 to 100 characters.")
 @idempotent
 @pass_app
-def publish(app: App, client_id: int, creator_id: int, amount_fen: str, title: str) -> None:
+def publish(app: App, client_id: int, creator_id: int, amount_fen: int, title: str) -> None:
     app.emit_shown(
         orders.publish, order_text, client_id=client_id, creator_id=creator_id, title=title, amount_fen=amount_fen
     )
@@ -81,7 +82,7 @@ def show(app: App, order_id: int) -> None:
 
 @order.command(name="list", help="List orders in id order.")
 @click.option("--status", type=click.Choice([s.value for s in OrderStatus]), help="Only orders in this state.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--limit", type=COUNT, help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, limit: int | None) -> None:
     with app.read_sessions()() as session:

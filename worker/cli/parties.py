@@ -5,13 +5,11 @@ import click
 
 from models import Client, Creator, Mcn
 from models.states import CreatorStatus, Role
-from worker.cli.context import ID, App, idempotent, pass_app
+from worker.cli.context import App, idempotent, pass_app
 from worker.cli.render import CREATOR_HEADER, creator_row, party_text
+from worker.cli.values import COUNT, FIGURE, ID
 from worker.formats.serialize import creator_json
 from worker.services import accounts, agencies, creator_record, parties, views
-
-# Whole numbers the database can hold; a malformed one is a usage error, as for ids.
-FIGURE = click.IntRange(min=0, max=2**63 - 1)
 
 
 def _group(model: type[Client] | type[Creator] | type[Mcn], word: str, help: str) -> click.Group:
@@ -30,7 +28,7 @@ def _group(model: type[Client] | type[Creator] | type[Mcn], word: str, help: str
         app.emit_shown(parties.add, party_text, model=model, name=name, phone=phone)
 
     @group.command(help=f"Show a {word}.")
-    @click.argument("party_id", metavar="ID", type=ID)
+    @click.argument("party_id", type=ID)
     @pass_app
     def show(app: App, party_id: int) -> None:
         app.emit(app.read(lambda session: views.shown(session, parties.get(session, model, party_id))), party_text)
@@ -42,7 +40,7 @@ def _accounts(group: click.Group, role: Role) -> None:
     """``close`` and ``reopen`` (关闭星图), for clients and creators alike."""
 
     @group.command(help=f"Close the {role}'s account: refused while an order is in production; pending orders end now.")
-    @click.argument("account_id", metavar="ID", type=ID)
+    @click.argument("account_id", type=ID)
     @click.option("--reason", required=True, help="Why, 1 to 500 characters.")
     @idempotent
     @pass_app
@@ -50,7 +48,7 @@ def _accounts(group: click.Group, role: Role) -> None:
         app.emit_shown(accounts.close, party_text, role=role, account_id=account_id, reason=reason)
 
     @group.command(help=f"Reopen a closed {role} account.")
-    @click.argument("account_id", metavar="ID", type=ID)
+    @click.argument("account_id", type=ID)
     @idempotent
     @pass_app
     def reopen(app: App, account_id: int) -> None:
@@ -65,9 +63,9 @@ mcn = _group(Mcn, "mcn", "MCN agencies: register them; they sign creators and ac
 
 
 @creator.command(help="Set a creator's figures as synced from Douyin.")
-@click.argument("creator_id", metavar="ID", type=ID)
-@click.option("--followers", type=FIGURE, metavar="N", help="粉丝数量, a whole number from 0.")
-@click.option("--average-plays", type=FIGURE, metavar="N", help="视频平均播放量, a whole number from 0.")
+@click.argument("creator_id", type=ID)
+@click.option("--followers", type=FIGURE, help="粉丝数量, a whole number from 0.")
+@click.option("--average-plays", type=FIGURE, help="视频平均播放量, a whole number from 0.")
 @idempotent
 @pass_app
 def update(app: App, creator_id: int, followers: int | None, average_plays: int | None) -> None:
@@ -79,7 +77,7 @@ def update(app: App, creator_id: int, followers: int | None, average_plays: int 
 @creator.command(name="list", help="Creators with their record, by id or largest first by --sort (ties by id).")
 @click.option("--status", type=click.Choice([s.value for s in CreatorStatus]), help="Only creators in this state.")
 @click.option("--sort", type=click.Choice(creator_record.SORTS), help="Largest first; a null acceptance rate last.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most this many.")
+@click.option("--limit", type=COUNT, help="At most this many.")
 @pass_app
 def list_(app: App, status: str | None, sort: str | None, limit: int | None) -> None:
     with app.read_sessions()() as session:
@@ -89,7 +87,7 @@ def list_(app: App, status: str | None, sort: str | None, limit: int | None) -> 
 
 @mcn.command(help="Sign a creator to the MCN (a creator is signed to one MCN at a time).")
 @click.argument("mcn_id", metavar="MCN", type=ID)
-@click.option("--creator", "creator_id", required=True, type=ID, metavar="ID", help="The creator to sign.")
+@click.option("--creator", "creator_id", required=True, type=ID, help="The creator to sign.")
 @idempotent
 @pass_app
 def sign(app: App, mcn_id: int, creator_id: int) -> None:
@@ -98,7 +96,7 @@ def sign(app: App, mcn_id: int, creator_id: int) -> None:
 
 @mcn.command(help="Release a creator the MCN signs; it can no longer act for them.")
 @click.argument("mcn_id", metavar="MCN", type=ID)
-@click.option("--creator", "creator_id", required=True, type=ID, metavar="ID", help="The creator to release.")
+@click.option("--creator", "creator_id", required=True, type=ID, help="The creator to release.")
 @idempotent
 @pass_app
 def release(app: App, mcn_id: int, creator_id: int) -> None:

@@ -5,6 +5,7 @@ import logging
 import click
 
 from worker.cli.context import App, pass_app
+from worker.cli.values import PORT
 from worker.errors import SettingsError
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
@@ -17,7 +18,7 @@ def receipts() -> None:
 
 @receipts.command(name="serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for all).")
-@click.option("--port", type=click.IntRange(1, 65_535), default=8090, show_default=True, help="Port to listen on.")
+@click.option("--port", type=PORT, default=8090, show_default=True, help="Port to listen on.")
 @click.option("--loglevel", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="info", show_default=True)
 @pass_app
 def serve(app: App, host: str, port: int, loglevel: str) -> None:

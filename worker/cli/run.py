@@ -6,6 +6,7 @@ import click
 from celery import Celery, signals
 
 from worker.cli.context import App, pass_app
+from worker.cli.values import COUNT
 from worker.errors import BrokerUnavailable
 from worker.notify.senders import load_sender
 from worker.runtime.celery_config import make_app
@@ -15,7 +16,7 @@ LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 @click.command(name="worker")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Worker processes (default: one per CPU).")
+@click.option("--concurrency", type=COUNT, help="Worker processes (default: one per CPU).")
 @click.option("--loglevel", type=click.Choice(LOG_LEVELS, case_sensitive=False), default="INFO", show_default=True)
 @pass_app
 def worker(app: App, concurrency: int | None, loglevel: str) -> None:

@@ -6,15 +6,15 @@ import functools
 import click
 
 from models.states import Role
-from worker.cli.context import ID
+from worker.cli.values import ID
 
 
 def as_party(command):
     """Add ``--client ID | --creator ID | --mcn ID`` (exactly one) and pass ``role, actor_id`` on."""
 
-    @click.option("--client", "client_id", type=ID, metavar="ID", help="Act as this client.")
-    @click.option("--creator", "creator_id", type=ID, metavar="ID", help="Act as this creator.")
-    @click.option("--mcn", "mcn_id", type=ID, metavar="ID", help="Act as the creator side, for an MCN signing them.")
+    @click.option("--client", "client_id", type=ID, help="Act as this client.")
+    @click.option("--creator", "creator_id", type=ID, help="Act as this creator.")
+    @click.option("--mcn", "mcn_id", type=ID, help="Act as the creator side, for an MCN signing them.")
     @functools.wraps(command)
     def wrapper(*args, client_id: int | None, creator_id: int | None, mcn_id: int | None, **kwargs):
         role, actor_id = exactly_one(client=client_id, creator=creator_id, mcn=mcn_id)
@@ -26,8 +26,8 @@ def as_party(command):
 def as_creator_side(command):
     """Add ``--creator ID | --mcn ID`` (exactly one) and pass ``creator_id`` or ``mcn_id`` on."""
 
-    @click.option("--creator", "creator_id", type=ID, metavar="ID", help="The order's creator.")
-    @click.option("--mcn", "mcn_id", type=ID, metavar="ID", help="An MCN signing the order's creator, acting for them.")
+    @click.option("--creator", "creator_id", type=ID, help="The order's creator.")
+    @click.option("--mcn", "mcn_id", type=ID, help="An MCN signing the order's creator, acting for them.")
     @functools.wraps(command)
     def wrapper(*args, creator_id: int | None, mcn_id: int | None, **kwargs):
         role, actor_id = exactly_one(creator=creator_id, mcn=mcn_id)

@@ -2,8 +2,9 @@
 
 import click
 
-from worker.cli.context import ID, App, idempotent, pass_app
+from worker.cli.context import App, idempotent, pass_app
 from worker.cli.render import VIOLATION_HEADER, violation_row
+from worker.cli.values import ID
 from worker.formats.serialize import violation_json
 from worker.services import reads, sanctions
 
