@@ -80,6 +80,15 @@ def _text(text: str) -> str:
     return text
 
 
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.strip().lower() not in choices:
+            raise ValueError("must be one of: " + ", ".join(choices))
+        return text.strip().lower()
+
+    return parse
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, *, secret: bool = False, hidden: bool = False) -> Any:
     """A setting read from ``env``; a secret is left out of the repr, a hidden one out of errors too (a
     malformed URL holds no password yet, a malformed token is still the token)."""
@@ -145,6 +154,8 @@ class Settings:
     receipts_token: str = _setting("XINGTU_RECEIPTS_TOKEN", _token, "", hidden=True)
     # How long a caller's idempotency key is remembered (``worker.services.idempotency``).
     idempotency_window: timedelta = _setting("XINGTU_IDEMPOTENCY_WINDOW", _duration(), timedelta(hours=24))
+    # How every process logs: Celery's and the CLI's text, or one JSON object a line (``worker.runtime.logs``).
+    log_format: str = _setting("XINGTU_LOG_FORMAT", _one_of("text", "json"), "text")
 
     def __post_init__(self) -> None:
         if self.idempotency_window < BROKER_VISIBILITY_TIMEOUT:

@@ -5,7 +5,6 @@ settings or database; 2 a usage error. Errors print ``error: ...`` on stderr and
 ``{"error": {"code": ..., "message": ...}}`` on stdout.
 """
 
-import logging
 import sys
 
 import click
@@ -20,7 +19,8 @@ from worker.cli.receipts import receipts
 from worker.cli.run import worker
 from worker.cli.sms import sms
 from worker.cli.violations import violation
-from worker.errors import XingtuError
+from worker.errors import SettingsError, XingtuError
+from worker.runtime import logs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,11 +61,20 @@ class UsageFailure(XingtuError):
     code = "usage"
 
 
+def _log_format(app: App) -> str:
+    """XINGTU_LOG_FORMAT, before anything logs. Unusable settings leave the lines text: the command
+    stops on them when it reads them, naming the variable, as it would without this."""
+    try:
+        return app.settings.log_format
+    except SettingsError:
+        return "text"
+
+
 def main(args: list[str] | None = None) -> None:
     args = sys.argv[1:] if args is None else args
-    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     # Known before parsing, so even a usage error answers in JSON (``--json`` before or after the command).
     app = App(as_json="--json" in args[: args.index("--") if "--" in args else len(args)])
+    logs.configure_cli(_log_format(app))
     try:
         cli.main(args=args, prog_name="xingtu", standalone_mode=False, obj=app)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare ``xingtu`` or ``xingtu order``: its help, once

@@ -169,19 +169,21 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
 def _failed(settings: Settings, row, key: dict, outcomes: _Outcomes, now: datetime, exc: Exception) -> None:
     """Where a failed send goes: dead (permanent, or out of attempts), waiting out a throttle, or back
     to pending after a backoff."""
+    about = {"notification_id": row.id, "order_id": row.order_id}  # fields of a JSON log line
     if isinstance(exc, PermanentSendError):
-        log.warning("notification %s to %s failed for good: %s", row.id, mask(row.phone), exc)
+        log.warning("notification %s to %s failed for good: %s", row.id, mask(row.phone), exc, extra=about)
         outcomes.dead.append({**key, "last_error": str(exc)[:1000]})
     elif isinstance(exc, ThrottledSendError):
         # A throttle spends no attempt, so the backoff cannot grow with them: it grows with the time the
         # notification has waited already (half of it, within the usual bounds).
         waited = min(BACKOFF_CAP, (now - row.created_at) / 2)
         until = exc.lifts(now) or now + max(backoff(row.attempts, settings.send_backoff), waited)
-        log.warning("notification %s to %s throttled until %s: %s", row.id, mask(row.phone), until, exc)
+        log.warning("notification %s to %s throttled until %s: %s", row.id, mask(row.phone), until, exc, extra=about)
         outcomes.throttled.append({**key, "due_at": until, "last_error": f"{type(exc).__name__}: {exc}"[:1000]})
     else:
         level = logging.WARNING if isinstance(exc, TransientSendError) else logging.ERROR
-        log.log(level, "notification %s to %s failed (attempt %s): %s", row.id, mask(row.phone), row.attempts, exc)
+        log.log(level, "notification %s to %s failed (attempt %s): %s", row.id, mask(row.phone), row.attempts, exc,
+                extra=about)  # fmt: skip
         error = {**key, "last_error": f"{type(exc).__name__}: {exc}"[:1000]}
         if row.attempts >= settings.send_max_attempts:
             outcomes.dead.append(error)
