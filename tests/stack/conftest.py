@@ -110,13 +110,13 @@ def start_worker(stack_env, tmp_path):
     """Start workers (``celery`` by default, or ``xingtu worker``); all are stopped after the test."""
     started = []
 
-    def start(*, xingtu: bool = False, env: dict | None = None, concurrency: int = 2) -> Worker:
+    def start(*, xingtu: bool = False, env: dict | None = None, concurrency: int = 2, loglevel: str = "INFO") -> Worker:
         name = f"w{len(started)}"
         if xingtu:
-            command = [str(BIN / "xingtu"), "worker", f"--concurrency={concurrency}"]
+            command = [str(BIN / "xingtu"), "worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}"]
         else:
             command = [str(BIN / "celery"), "-A", "worker.app", "worker", "--beat", "--scheduler=celery.beat:Scheduler",
-                       f"--concurrency={concurrency}", "--loglevel=INFO", f"--hostname={name}@%h"]  # fmt: skip
+                       f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--hostname={name}@%h"]  # fmt: skip
         worker = Worker(command, {**stack_env, **(env or {})}, tmp_path / f"{name}.log").wait_ready()
         started.append(worker)
         return worker
