@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from models.states import Role
 from worker.errors import InvalidInput, XingtuError
-from worker.runtime import runs
+from worker.runtime import job_runs, runs
 from worker.services import accounts, cancellation, idempotency, orders, sanctions
 
 JOB = {
@@ -37,7 +37,8 @@ JOB = {
 
 @shared_task(name="xingtu.scan", **JOB)
 def scan(self) -> dict:
-    result, more = runs.scan(self.app.runtime)
+    runtime = self.app.runtime
+    result, more = job_runs.observed("scan", lambda: runs.scan(runtime), runtime.settings.sms_sender)
     if more:
         self.apply_async()
     return result.as_dict()
@@ -45,7 +46,8 @@ def scan(self) -> dict:
 
 @shared_task(name="xingtu.dispatch", **JOB)
 def dispatch(self) -> dict:
-    result, more = runs.dispatch(self.app.runtime)
+    runtime = self.app.runtime
+    result, more = job_runs.observed("dispatch", lambda: runs.dispatch(runtime), runtime.settings.sms_sender)
     if more:
         self.apply_async()
     return result.as_dict()

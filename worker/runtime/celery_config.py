@@ -11,6 +11,9 @@ Every task is a ``XingtuTask`` and the worker's consumer a ``XingtuConsumer``: a
 rejected with one log line instead of stopping the worker (``worker.runtime.message_guard``).
 """
 
+import os
+import shutil
+import tempfile
 from functools import cached_property
 
 from celery import Celery, signals
@@ -90,11 +93,33 @@ def make_app(settings: Settings) -> XingtuCelery:
 
 
 def _metrics_server(app: Celery, settings: Settings):
+    """Serve the metrics from the worker's main process, before its pool forks: the pool processes
+    inherit the multiprocess directory their runs' figures go to, and the endpoint adds them up."""
+
     def serve(sender=None, **_):
         if getattr(sender, "app", None) is app:  # signals are global: serve for this app's worker only
             from worker.database.engines import make_engine, read_session_factory
+
+            created = _multiprocess_dir()  # before prometheus_client's first import, which picks its mode then
             from worker.runtime.metrics import serve as start
 
-            start(settings.metrics_port, read_session_factory(make_engine(settings.database_url, pool_pre_ping=True)))
+            sessions = read_session_factory(make_engine(settings.database_url, pool_pre_ping=True))
+            start(settings.metrics_port, sessions, settings)
+            if created:
+                signals.worker_shutdown.connect(lambda **_: shutil.rmtree(created, ignore_errors=True), weak=False)
 
     return serve
+
+
+def _multiprocess_dir() -> str | None:
+    """Where the pool processes keep their runs' figures: ``PROMETHEUS_MULTIPROC_DIR`` if set, else a
+    new temporary directory (returned, to be removed at shutdown). Emptied either way: figures an earlier
+    worker left would be added to this one's."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = given or tempfile.mkdtemp(prefix="xingtu-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return None if given else path

@@ -61,9 +61,10 @@ def _age(now: datetime, since: datetime | None) -> float:
     return round((now - since).total_seconds(), 3) if since is not None else 0.0
 
 
-def _by_status(session: Session, model, statuses) -> dict[str, int]:
-    counts = dict(session.execute(select(model.status, func.count()).group_by(model.status)).all())
-    return {status.value: counts.get(status, 0) for status in statuses}
+def _counts(session: Session, column, values) -> dict[str, int]:
+    """Rows by the column's value, every value named (0 when none)."""
+    counts = dict(session.execute(select(column, func.count()).group_by(column)).all())
+    return {value.value: counts.get(value, 0) for value in values}
 
 
 def _overdue(session: Session, column, *conditions) -> tuple[int, datetime | None]:
@@ -76,16 +77,14 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
     overdue_orders, oldest_order = _overdue(session, Order.accept_deadline, *due.acceptance(now))
     overdue_requests, oldest_request = _overdue(session, Request.respond_by, *due.response(now))
     due_notes, oldest_note = _overdue(session, Notification.due_at, *due.notification(now))
-    expired = session.scalar(
-        select(func.count()).where(Order.cancel_reason == CancelReason.ACCEPTANCE_TIMEOUT).select_from(Order)
-    )
+    cancellations = _counts(session, Order.cancel_reason, CancelReason)
     unconfirmed, oldest_unconfirmed = _overdue(session, Notification.sent_at, *receipts.unconfirmed(now))
     failed = session.scalar(select(func.count()).where(Notification.last_error.is_not(None)).select_from(Notification))
-    orders = _by_status(session, Order, OrderStatus)
-    notifications = _by_status(session, Notification, NotificationStatus)
+    orders = _counts(session, Order.status, OrderStatus)
+    notifications = _counts(session, Notification.status, NotificationStatus)
     return {
         "orders": orders,
-        "creators": _by_status(session, Creator, CreatorStatus),
+        "creators": _counts(session, Creator.status, CreatorStatus),
         "overdue_pending_orders": overdue_orders,
         "oldest_overdue_pending_seconds": _age(now, oldest_order),
         "open_cancellation_requests": session.scalar(
@@ -98,10 +97,11 @@ def status(session: Session, now: datetime) -> dict[str, Any]:
         "oldest_due_notification_seconds": _age(now, oldest_note),
         "unconfirmed_notifications": unconfirmed,
         "oldest_unconfirmed_seconds": _age(now, oldest_unconfirmed),
+        "cancellations": cancellations,
         "held_receipts": session.scalar(select(func.count()).select_from(HeldReceipt)),
         "unknown_receipts": session.scalar(receipts.unknown().with_only_columns(func.count())),
         "totals": {
-            "orders_expired": expired,
+            "orders_expired": cancellations[CancelReason.ACCEPTANCE_TIMEOUT],
             "orders_cancelled": orders[OrderStatus.CANCELLED],
             "notifications_sent": sum(notifications[status] for status in SENT),
             "notifications_failed": failed,
