@@ -115,7 +115,7 @@ def install(log_format: str, app: Celery | None = None) -> None:
     signals.celeryd_after_setup.connect(_banner_as_a_line, weak=False)
     signals.worker_ready.connect(_shutdown_unprinted, weak=False)
     signals.worker_shutting_down.connect(_shutdown_as_a_line, weak=False)
-    if app is not None:
+    if app is not None:  # ``celery beat`` runs the app's ``Beat`` (a cached property, filled in here)
         app.Beat = app.subclass_with_self(QuietBeat, reverse="Beat")
 
 
