@@ -12,7 +12,7 @@ from celery import Celery
 from celery.app import trace
 
 from worker.errors import SettingsError
-from worker.runtime.logs import BEAT_SENDS, JOB_RUNS_AT_DEBUG, RUN_LOGGERS, JsonLines
+from worker.runtime.logs import BEAT_SENDS, JOB_RUNS_AT_DEBUG, RUN_LOGGERS, JsonLines, install
 from worker.settings import Settings
 
 
@@ -138,3 +138,9 @@ def test_other_tasks_lines_and_a_jobs_retry_keep_their_levels(celery_lines):
     logging.getLogger("celery.app.trace").error(trace.LOG_FAILURE, {"id": "5f0c", "name": "xingtu.scan",
                                                                     "description": "raised", "exc": "boom"})  # fmt: skip
     assert [r.levelname for r in records] == ["INFO", "INFO", "INFO", "INFO", "ERROR"]
+
+
+def test_httpx_does_not_log_each_request_and_its_url_at_info():
+    install("text")
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)

@@ -102,6 +102,9 @@ def install(log_format: str, app: Celery | None = None) -> None:
     ``celery -A worker.app``, also gets a beat that logs its banner. Safe to call again."""
     for name in RUN_LOGGERS:
         logging.getLogger(name).addFilter(JOB_RUNS_AT_DEBUG)
+    # httpx logs every request at INFO with its URL: a webhook's may carry a token, and the outbox
+    # records every send's outcome already. Its warnings stay.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if log_format != "json":
         return
     root = logging.getLogger()
