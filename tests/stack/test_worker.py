@@ -90,8 +90,8 @@ def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, 
 
 def test_flushing_redis_loses_nothing(start_worker, xingtu_cli, webhook, broker, db):
     parties(xingtu_cli)
-    orders = [publish(xingtu_cli) for _ in range(5)]  # queued on the broker, no worker yet
-    assert broker.llen("celery") == 5
+    orders = [publish(xingtu_cli) for _ in range(5)]  # no worker yet: sweeps queued (coalesced for a second)
+    assert broker.llen("celery") >= 1
     broker.flushdb()  # Redis keeps nothing on disk: a restart looks like this
     start_worker()
     webhook.wait_for(lambda: len(webhook.keys()) >= 5, WAIT, "five order_published SMS")

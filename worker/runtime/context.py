@@ -30,5 +30,9 @@ class Runtime:
     def sender(self) -> Sender:
         return load_sender(self.settings)
 
+    @cached_property
+    def handoff(self) -> handoff.Handoff:
+        return handoff.Handoff(self.app, self.settings.send_batch_size, self.settings.dispatch_interval.total_seconds())
+
     def after_commit(self, new_notifications: int) -> None:
-        handoff.sweeps(self.app, new_notifications, self.settings.send_batch_size)
+        self.handoff.sweeps(new_notifications)

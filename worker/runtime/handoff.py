@@ -1,32 +1,67 @@
 """Handing work to the worker through the broker without ever depending on it.
 
 A writer has already committed when it gets here: its outbox rows are safe in the database and beat's
-scheduled sweep will send them whatever happens next. So the hand-off fails fast (one connection
-attempt, one-second socket timeouts, no retries) and a failure is a warning, not an error.
+scheduled sweep will send them whatever happens next. So the hand-off fails fast (one-second socket
+timeouts, no retries) and a failure is a warning, not an error.
+
+It is on every writing call's path, so it costs one round trip to Redis, usually none:
+
+- each process keeps one broker connection and producer for it (``Handoff``), instead of opening a
+  connection per commit;
+- commits coalesce. While a sweep is queued and not yet started (the ``QUEUED`` key in Redis, set when
+  one is queued and deleted as one starts), a commit queues none: that sweep claims every row due when it
+  starts, this commit's among them. The key lapses after a dispatch interval, so a sweep lost with its
+  message, or a key set by a publish that then failed, delays nothing past beat's own sweep.
 """
 
 import logging
+from functools import cached_property
 
 from celery import Celery
+from kombu.pools import ProducerPool
 
 log = logging.getLogger(__name__)
 MAX_SWEEPS = 8  # at once, for one commit: more than a worker pool runs in parallel is waste
 FAIL_FAST = {"socket_connect_timeout": 1, "socket_timeout": 1, "max_retries": 0}
+QUEUED = "xingtu:sweep-queued"
 
 
-def sweeps(app: Celery, new_notifications: int, batch: int) -> bool:
-    """Queue outbox sweeps (``xingtu.dispatch``) for new notifications, one per batch of them so several
-    worker processes send in parallel; False if the broker could not take them (beat's sweep will)."""
-    wanted = min(-(-new_notifications // batch), MAX_SWEEPS)
-    try:
-        with app.connection_for_write(transport_options=FAIL_FAST) as connection:
-            for _ in range(wanted):
-                app.send_task("xingtu.dispatch", connection=connection, retry=False, ignore_result=True)
-    except Exception as exc:  # any broker failure: the rows are committed, the scheduled sweep delivers them
-        log.warning("could not queue the sending of %d notification%s (%s); the outbox sweep will send them",
-                    new_notifications, "" if new_notifications == 1 else "s", exc)  # fmt: skip
-        return False
-    return True
+class Handoff:
+    """This process's way to the broker for queueing sweeps (``xingtu.dispatch``) after commits."""
+
+    def __init__(self, app: Celery, batch: int, lapse_seconds: float):
+        self.app, self.batch, self.lapse = app, batch, max(1, round(lapse_seconds))
+
+    @cached_property
+    def _producers(self) -> ProducerPool:
+        limit = self.app.conf.broker_pool_limit  # a process calling from several threads (Celery's default: 10)
+        connections = self.app.connection_for_write(transport_options=FAIL_FAST).Pool(limit=limit)
+        return ProducerPool(connections, limit=limit)
+
+    def sweeps(self, new_notifications: int) -> bool:
+        """Queue sweeps for new notifications: one per batch of them so several worker processes send in
+        parallel, or none while one is queued already; False if the broker could not take them."""
+        wanted = min(-(-new_notifications // self.batch), MAX_SWEEPS)
+        try:
+            with self._producers.acquire(block=True, timeout=1) as producer:
+                queued_already = not producer.channel.client.set(QUEUED, 1, nx=True, ex=self.lapse)
+                if queued_already and wanted == 1:
+                    return True
+                for _ in range(wanted):
+                    self.app.send_task("xingtu.dispatch", producer=producer, retry=False, ignore_result=True)
+        except Exception as exc:  # any broker failure: the rows are committed, the scheduled sweep delivers them
+            log.warning("could not queue the sending of %d notification%s (%s); the outbox sweep will send them",
+                        new_notifications, "" if new_notifications == 1 else "s", exc)  # fmt: skip
+            return False
+        return True
+
+    def sweep_started(self) -> None:
+        """A sweep is about to claim: commits from now on may need another one."""
+        try:
+            with self._producers.acquire(block=True, timeout=1) as producer:
+                producer.channel.client.delete(QUEUED)
+        except Exception as exc:  # the key lapses on its own
+            log.debug("could not clear %s (%s)", QUEUED, exc)
 
 
 def broker_problem(app: Celery) -> str | None:

@@ -30,6 +30,7 @@ def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[time
 def dispatch(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[outbox.DispatchResult, bool]:
     """Send due notifications; returns the outcomes and whether more may be due."""
     settings, started, total = runtime.settings, monotonic(), outbox.DispatchResult()
+    runtime.handoff.sweep_started()  # before the first claim: a commit after it queues a sweep of its own
     while True:
         batch = outbox.deliver(runtime.sessions, runtime.sender, settings, clock=clock)
         total += batch

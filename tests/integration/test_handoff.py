@@ -1,0 +1,66 @@
+"""The hand-off after commit, against a real Redis (XINGTU_TEST_REDIS_URL's database, flushed): commits
+coalesce into one queued sweep until a sweep starts, a burst of notifications still gets a sweep per
+batch, and a process keeps one broker connection however many commits it makes."""
+
+import pytest
+import redis
+
+from tests.support import REDIS_URL, service_missing
+from worker.runtime.celery_config import make_app
+from worker.runtime.handoff import MAX_SWEEPS, QUEUED, Handoff
+from worker.settings import Settings
+
+
+@pytest.fixture
+def broker():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL}", error)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def handoff(broker):
+    app = make_app(Settings(broker_url=REDIS_URL))
+    yield Handoff(app, batch=100, lapse_seconds=10)
+    app.close()
+
+
+def queued(broker) -> int:
+    return broker.llen("celery")  # the default queue: each message one xingtu.dispatch
+
+
+def test_commits_coalesce_into_the_sweep_already_queued_until_it_starts(broker, handoff):
+    for _ in range(20):
+        assert handoff.sweeps(1)
+    assert queued(broker) == 1
+    assert 0 < broker.ttl(QUEUED) <= 10, "the key lapses within a dispatch interval"
+    handoff.sweep_started()
+    assert broker.exists(QUEUED) == 0
+    assert handoff.sweeps(3) and handoff.sweeps(1)
+    assert queued(broker) == 2, "a commit after the sweep started may hold rows it did not claim"
+
+
+def test_a_burst_gets_a_sweep_per_batch_even_with_one_queued(broker, handoff):
+    handoff.sweeps(1)
+    assert handoff.sweeps(250)
+    assert queued(broker) == 1 + 3
+    assert handoff.sweeps(100 * MAX_SWEEPS * 3)
+    assert queued(broker) == 1 + 3 + MAX_SWEEPS
+
+
+def test_a_process_keeps_one_connection_however_many_commits(broker, handoff):
+    def connections_made() -> int:  # by anyone, since the server started: a margin for other clients
+        return broker.info("stats")["total_connections_received"]
+
+    handoff.sweeps(1)
+    before = connections_made()
+    for _ in range(50):
+        handoff.sweep_started()
+        handoff.sweeps(1)
+    assert connections_made() - before < 10, "a connection per commit would be 50 or more"
+    assert queued(broker) == 51
