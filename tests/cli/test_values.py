@@ -18,7 +18,9 @@ from worker.settings import Settings
 
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()):
     """Every command under ``group``, with the words that name it."""
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):  # the top-level group loads each command as it is named
+        command = group.get_command(context, name)
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:

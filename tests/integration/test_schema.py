@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from migrations import HEAD
 from models import Base, Client
 from models.sql import in_ids, json_bool, json_object
 from models.states import Role
@@ -15,6 +16,22 @@ from tests.market import HOUR, T0
 from tests.support import fresh_postgres
 from worker.database import schema
 from worker.database.engines import make_engine
+from worker.errors import DatabaseError
+
+
+def test_the_head_every_command_checks_against_is_the_newest_revision_file():
+    """A new revision must move ``migrations.HEAD`` too, or commands would refuse the upgraded schema."""
+    assert schema.head_revision() == HEAD
+
+
+def test_a_database_without_a_schema_or_behind_is_refused_naming_the_fix(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(DatabaseError, match="has no schema; this version needs 0005: run `xingtu db upgrade`"):
+        schema.ensure_current(engine)
+    schema.upgrade(engine, "0004")
+    with pytest.raises(DatabaseError, match="is at schema revision 0004; this version needs 0005"):
+        schema.ensure_current(engine)
+    engine.dispose()
 
 
 def test_upgrade_is_idempotent(engine):

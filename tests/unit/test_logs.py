@@ -1,4 +1,4 @@
-"""How the processes log (``worker.runtime.logs``): XINGTU_LOG_FORMAT, the JSON line's fields, and
+"""How the processes log (``worker.runtime.log_lines``, ``worker.runtime.logs``): XINGTU_LOG_FORMAT, the JSON line's fields, and
 Celery's per-run lines of the two jobs lowered to DEBUG. A real worker's logs are in tests/stack/test_logs.py,
 the CLI's in tests/cli/test_json_logs.py; here no logging set-up of the test process is changed."""
 
@@ -12,7 +12,8 @@ from celery import Celery
 from celery.app import trace
 
 from worker.errors import SettingsError
-from worker.runtime.logs import BEAT_SENDS, JOB_RUNS_AT_DEBUG, RUN_LOGGERS, JsonLines, install
+from worker.runtime.log_lines import JsonLines, quiet_libraries
+from worker.runtime.logs import BEAT_SENDS, JOB_RUNS_AT_DEBUG, RUN_LOGGERS
 from worker.settings import Settings
 
 
@@ -141,6 +142,6 @@ def test_other_tasks_lines_and_a_jobs_retry_keep_their_levels(celery_lines):
 
 
 def test_httpx_does_not_log_each_request_and_its_url_at_info():
-    install("text")
+    quiet_libraries()  # what the CLI and every Celery process do
     assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
     assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)

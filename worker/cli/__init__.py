@@ -5,25 +5,44 @@ settings or database; 2 a usage error. Errors print ``error: ...`` on stderr and
 ``{"error": {"code": ..., "message": ...}}`` on stdout.
 """
 
+import importlib
 import sys
 
 import click
 from sqlalchemy.exc import DBAPIError
 
-from worker.cli.admin import db, notifications, scan, status
-from worker.cli.cancel import cancel
 from worker.cli.context import App, unavailable
-from worker.cli.orders import order
-from worker.cli.parties import client, creator, mcn
-from worker.cli.receipts import receipts
-from worker.cli.run import worker
-from worker.cli.sms import sms
-from worker.cli.violations import violation
 from worker.errors import SettingsError, XingtuError
-from worker.runtime import logs
+from worker.runtime import log_lines
+
+# Each command's module, imported when the command runs (or help lists it): a read needs neither Celery
+# nor the SMS senders, which would cost it more than the read itself.
+COMMANDS = {
+    "cancel": "worker.cli.cancel", "client": "worker.cli.parties", "creator": "worker.cli.parties",
+    "db": "worker.cli.admin", "mcn": "worker.cli.parties", "notifications": "worker.cli.admin",
+    "order": "worker.cli.orders", "receipts": "worker.cli.receipts", "scan": "worker.cli.admin",
+    "sms": "worker.cli.sms", "status": "worker.cli.admin", "violation": "worker.cli.violations",
+    "worker": "worker.cli.run",
+}  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The top-level group, loading each command from its module on first use (``COMMANDS``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        if name not in self.commands:
+            command = getattr(importlib.import_module(COMMANDS[name]), name)
+            _accept_json(command)
+            self.add_command(command, name)
+        return self.commands[name]
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON value on stdout.")
 @click.version_option(package_name="xingtu-worker", prog_name="xingtu", message="%(prog)s %(version)s")
 @click.pass_obj
@@ -40,21 +59,16 @@ def _json_after_the_command(context: click.Context, _option: click.Parameter, as
         context.find_object(App).as_json = True
 
 
-def _accept_json(group: click.Group) -> None:
+def _accept_json(command: click.Command) -> None:
     """Every command takes ``--json`` too (``xingtu order show 1 --json``), as the group does before it."""
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            _accept_json(command)
-        else:
-            command.params.append(click.Option(
-                ["--json"], is_flag=True, expose_value=False, callback=_json_after_the_command,
-                help="Print exactly one JSON value on stdout (as xingtu --json).",
-            ))  # fmt: skip
-
-
-for command in (db, client, creator, mcn, order, cancel, violation, scan, notifications, sms, receipts, status, worker):
-    cli.add_command(command)
-_accept_json(cli)
+    if isinstance(command, click.Group):
+        for each in command.commands.values():
+            _accept_json(each)
+    else:
+        command.params.append(click.Option(
+            ["--json"], is_flag=True, expose_value=False, callback=_json_after_the_command,
+            help="Print exactly one JSON value on stdout (as xingtu --json).",
+        ))  # fmt: skip
 
 
 class UsageFailure(XingtuError):
@@ -74,7 +88,7 @@ def main(args: list[str] | None = None) -> None:
     args = sys.argv[1:] if args is None else args
     # Known before parsing, so even a usage error answers in JSON (``--json`` before or after the command).
     app = App(as_json="--json" in args[: args.index("--") if "--" in args else len(args)])
-    logs.configure_cli(_log_format(app))
+    log_lines.configure_cli(_log_format(app))
     try:
         cli.main(args=args, prog_name="xingtu", standalone_mode=False, obj=app)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare ``xingtu`` or ``xingtu order``: its help, once

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -19,10 +19,11 @@ from worker.database import schema
 from worker.database.engines import make_engine, masked, read_session_factory, session_factory
 from worker.database.unit_of_work import UnitOfWork
 from worker.errors import DatabaseError, SettingsError, XingtuError
-from worker.runtime.celery_config import make_app
-from worker.runtime.context import Runtime
 from worker.services import idempotency
 from worker.settings import Settings
+
+if TYPE_CHECKING:
+    from worker.runtime.context import Runtime
 
 
 @dataclass
@@ -32,7 +33,7 @@ class App:
     _settings: Settings | None = field(default=None, repr=False)
     _sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
     _read_sessions: sessionmaker[UnitOfWork] | None = field(default=None, repr=False)
-    _runtime: Runtime | None = field(default=None, repr=False)
+    _runtime: "Runtime | None" = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -74,8 +75,12 @@ class App:
         return self._read_sessions
 
     @property
-    def runtime(self) -> Runtime:
-        """The jobs' view of this database; its Celery app only publishes (after commit, fail-fast)."""
+    def runtime(self) -> "Runtime":
+        """The jobs' view of this database; its Celery app only publishes (after commit, fail-fast).
+        Imported here: only a command that writes or runs jobs needs Celery."""
+        from worker.runtime.celery_config import make_app
+        from worker.runtime.context import Runtime
+
         if self._runtime is None:
             self._runtime = Runtime(self.settings, make_app(self.settings), self.sessions())
         return self._runtime

@@ -9,6 +9,7 @@ from worker.cli.context import App, pass_app
 from worker.cli.values import COUNT
 from worker.errors import BrokerUnavailable
 from worker.notify.senders import load_sender
+from worker.runtime import logs
 from worker.runtime.celery_config import make_app
 from worker.runtime.handoff import broker_problem
 
@@ -27,6 +28,7 @@ def worker(app: App, concurrency: int | None, loglevel: str) -> None:
     app.engine()  # an unreachable database or an old schema stops here, with the fix named
     load_sender(app.settings)  # and so does a sender's missing or malformed setting (each process builds its own)
     celery_app = make_app(app.settings)  # the same app as ``celery -A worker.app``, from the same settings
+    logs.install(app.settings.log_format)
     problem = broker_problem(celery_app)
     if problem:
         raise BrokerUnavailable(

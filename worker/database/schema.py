@@ -1,20 +1,29 @@
-"""Schema versions: upgrade to the newest migration, and refuse to run against an old schema."""
+"""Schema versions: upgrade to the newest migration, and refuse to run against an old schema.
+
+Every command checks the schema before it runs, so the check is one query against Alembic's version
+table and the newest revision is ``migrations.HEAD``; Alembic itself is imported only to migrate (or to
+read the revision files, ``head_revision``).
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, column, inspect, select, table
 
-from migrations import SCRIPT_LOCATION
+from migrations import HEAD, SCRIPT_LOCATION
 from worker.database.engines import masked
 from worker.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
 
-def _config(connection: Connection | None = None) -> Config:
+VERSIONS = table("alembic_version", column("version_num"))  # Alembic's, one row: the revision applied
+
+
+def _config(connection: Connection | None = None) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["connection"] = connection
@@ -22,11 +31,16 @@ def _config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    """The newest revision as the revision files chain them (``migrations.HEAD`` must be it)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table(VERSIONS.name):
+        return None
+    return connection.scalar(select(VERSIONS.c.version_num))
 
 
 @contextmanager
@@ -53,6 +67,8 @@ def migrating(engine: Engine) -> Iterator[Connection]:
 
 def upgrade(engine: Engine, revision: str = "head") -> dict:
     """Create or upgrade the schema to the newest revision; running it again changes nothing."""
+    from alembic import command
+
     with migrating(engine) as connection:
         before = current_revision(connection)
         command.upgrade(_config(connection), revision)
@@ -69,7 +85,7 @@ def ensure_current(engine: Engine) -> None:
     """Raise ``DatabaseError`` naming the fix when the database's schema is not this code's."""
     with engine.connect() as connection:
         found = current_revision(connection)
-    wanted = head_revision()
+    wanted = HEAD
     if found != wanted:
         state = "has no schema" if found is None else f"is at schema revision {found}"
         raise DatabaseError(

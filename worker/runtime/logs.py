@@ -1,7 +1,7 @@
-"""How every process of the worker logs (``xingtu ...``, ``celery -A worker.app worker`` and ``beat``): as
-text, as Celery and the CLI always have, or with XINGTU_LOG_FORMAT=json as one JSON object a line, for a
-log pipeline to index; and, either way, the two jobs' own Celery lines at DEBUG, so an idle worker is
-quiet at INFO.
+"""How the processes that run Celery log (``xingtu worker``, ``celery -A worker.app worker`` and ``beat``):
+as text, as Celery always has, or with XINGTU_LOG_FORMAT=json as one JSON object a line, for a log
+pipeline to index; and, either way, the two jobs' own Celery lines at DEBUG, so an idle worker is quiet
+at INFO. The lines themselves, and the other commands' logging, are ``worker.runtime.log_lines``.
 
 JSON goes through Celery's logging rather than around it. Celery still sets up the root logger (it hijacks
 it), sets the levels and redirects the pool's stdout and stderr into it (the console sender's lines);
@@ -10,59 +10,25 @@ handlers the JSON formatter. (A receiver of ``setup_logging`` instead would make
 the redirection included.) What Celery prints rather than logs becomes log lines too, or every line would
 not be JSON: the worker's banner, beat's, and the worker's notice of a warm shutdown (SIGTERM, what an
 orchestrator sends). Celery's notices for Ctrl+C and SIGQUIT, at a terminal, stay as Celery prints them.
-
-A JSON line carries only the fields named here: ``time`` (ISO 8601, UTC), ``level``, ``logger``,
-``message``; ``task_id`` and ``task_name`` on a line logged inside a task, or on Celery's lines about one;
-``order_id`` and ``notification_id`` where the log site passes them (``extra=``); an exception as
-``exc_info``, its traceback one string. Whatever else a library hangs on its records stays out (Celery's
-``data`` holds a task's arguments and traceback), so a line shows nothing its message does not already.
 """
 
 import logging
 import sys
 from collections.abc import Mapping
-from datetime import datetime, timezone
 
-from celery import Celery, __version__, current_task, signals
+from celery import Celery, __version__, signals
 from celery.app import trace
 from celery.apps.beat import Beat
 from celery.apps.worker import install_worker_term_handler
 from celery.utils.log import get_multiprocessing_logger
-from pythonjsonlogger.json import JsonFormatter
+
+from worker.runtime.log_lines import JsonLines, quiet_libraries
 
 JOBS = frozenset({"xingtu.scan", "xingtu.dispatch"})
-ABOUT = ("order_id", "notification_id")  # what a log site may pass with ``extra=``
 # The loggers of Celery's lines for a task's run: beat sending it, the worker receiving it, its success.
 RUN_LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
 BEAT_SENDS = "Scheduler: Sending due task %s (%s)"  # celery.beat's (and RedBeat's): the entry, the task's name
 log = logging.getLogger(__name__)
-
-
-class JsonLines(JsonFormatter):
-    """A record as one JSON object with the fields of the module docstring, non-ASCII text as it is."""
-
-    def __init__(self) -> None:
-        super().__init__(json_ensure_ascii=False)
-
-    def add_fields(self, log_data: dict, record: logging.LogRecord, message_dict: dict) -> None:
-        log_data["time"] = datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
-        log_data["level"] = record.levelname
-        log_data["logger"] = record.name
-        log_data["message"] = record.message
-        log_data.update(_task(record))
-        log_data.update((key, record.__dict__[key]) for key in ABOUT if record.__dict__.get(key) is not None)
-        log_data.update(message_dict)  # exc_info and stack_info, formatted by python-json-logger
-
-
-def _task(record: logging.LogRecord) -> dict:
-    """The task a line was logged in; or, for Celery's lines about a task outside it (the main process
-    receiving it), the task Celery's record names."""
-    if current_task and current_task.request.id:
-        return {"task_id": current_task.request.id, "task_name": current_task.name}
-    about = record.__dict__.get("data")
-    if record.name.startswith("celery.") and isinstance(about, Mapping) and about.get("id"):
-        return {"task_id": about["id"], "task_name": about.get("name")}
-    return {}
 
 
 class JobRunsAtDebug(logging.Filter):
@@ -88,23 +54,12 @@ def _job_run(record: logging.LogRecord) -> bool:
 JOB_RUNS_AT_DEBUG = JobRunsAtDebug()
 
 
-def configure_cli(log_format: str) -> None:
-    """The CLI's own lines (warnings, such as a hand-off the broker did not take) on stderr, as
-    ``LEVEL: message`` or JSON; ``xingtu worker`` then leaves the rest to Celery (``install``)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter("%(levelname)s: %(message)s"))
-    logging.basicConfig(handlers=[handler], level=logging.WARNING)
-    install(log_format)
-
-
 def install(log_format: str, app: Celery | None = None) -> None:
     """Set this process up to log in ``log_format`` once Celery sets its logging up; ``app``, for
     ``celery -A worker.app``, also gets a beat that logs its banner. Safe to call again."""
     for name in RUN_LOGGERS:
         logging.getLogger(name).addFilter(JOB_RUNS_AT_DEBUG)
-    # httpx logs every request at INFO with its URL: a webhook's may carry a token, and the outbox
-    # records every send's outcome already. Its warnings stay.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_libraries()
     if log_format != "json":
         return
     root = logging.getLogger()
