@@ -52,23 +52,26 @@ def lock_creator(session: UnitOfWork, creator_id: int, now: datetime) -> Creator
     Anything that depends on a creator's standing (publishing to them, their accepting, a new
     violation) locks the creator first and an order second, in that order, so none deadlocks another.
     """
-    statement = select(Creator).where(Creator.id == creator_id).with_for_update(key_share=True)
+    return _lock_creator(session, Creator.id == creator_id, now, f"creator {creator_id} does not exist")
+
+
+def lock_creator_of(session: UnitOfWork, order_id: int, now: datetime) -> Creator:
+    """The order's creator, locked as ``lock_creator`` does, found in the same query (an order's creator
+    never changes, so the order itself need not be locked for it)."""
+    of_order = select(Order.creator_id).where(Order.id == order_id).scalar_subquery()
+    return _lock_creator(session, Creator.id == of_order, now, f"order {order_id} does not exist")
+
+
+def _lock_creator(session: UnitOfWork, which, now: datetime, missing: str) -> Creator:
+    statement = select(Creator).where(which).with_for_update(key_share=True)
     creator = session.scalars(statement).one_or_none()
     if creator is None:
-        raise NotFound(f"creator {creator_id} does not exist")
+        raise NotFound(missing)
     if rules.suspension_over(creator, now):
-        timers.lift_suspensions(session, now, limit=1, creator_id=creator_id)
+        timers.lift_suspensions(session, now, limit=1, creator_id=creator.id)
         session.keep_applied_timers()
         creator = session.scalars(statement.execution_options(populate_existing=True)).one()
     return creator
-
-
-def creator_of(session: UnitOfWork, order_id: int) -> int:
-    """Who an order's creator is, without locking anything (it never changes)."""
-    creator_id = session.scalar(select(Order.creator_id).where(Order.id == order_id))
-    if creator_id is None:
-        raise NotFound(f"order {order_id} does not exist")
-    return creator_id
 
 
 def lock_client(session: UnitOfWork, client_id: int, *, shared: bool = False) -> Client:
@@ -131,7 +134,7 @@ def side(session: UnitOfWork, order_id: int, role: Role, actor_id: int, now: dat
     slip in between this check and the action."""
     if role is not Role.MCN:
         return Side(role, actor_id, Actor(role, actor_id))
-    creator = lock_creator(session, creator_of(session, order_id), now)
+    creator = lock_creator_of(session, order_id, now)
     if creator.mcn_id != actor_id and session.get(Mcn, actor_id) is None:
         raise NotFound(f"mcn {actor_id} does not exist")
     rules.ensure_signs(actor_id, creator.id, creator.mcn_id, order_id)

@@ -30,10 +30,10 @@ def publish(
     """Escrow the amount, start the acceptance window, tell the creator."""
     title = validation.title(title)
     amount = validation.amount_fen(amount_fen)
-    rules.ensure_may_publish(locking.lock_client(session, client_id, shared=True))
-    rules.ensure_may_work(
-        locking.lock_creator(session, creator_id, now), f"cannot publish to creator {creator_id}", now
-    )
+    client = locking.lock_client(session, client_id, shared=True)
+    rules.ensure_may_publish(client)
+    creator = locking.lock_creator(session, creator_id, now)
+    rules.ensure_may_work(creator, f"cannot publish to creator {creator_id}", now)
     deadline = now + settings.accept_window
     order = Order(
         client_id=client_id,
@@ -50,7 +50,7 @@ def publish(
     )
     session.add(order)
     session.flush()
-    records = Records.for_orders(session, [order])
+    records = Records.for_parties(session, client, creator)
     records.event(
         order.id, now, Actor(Role.CLIENT, client_id), OrderEventKind.PUBLISHED, None, OrderStatus.PENDING,
         amount_fen=amount, accept_deadline=deadline,
@@ -75,7 +75,7 @@ def accept(
 ) -> Order:
     """The order's creator, or the MCN signing them, takes the order on."""
     side = locking.side(session, order_id, *locking.creator_side(creator_id, mcn_id), now)
-    creator = side.creator or locking.lock_creator(session, locking.creator_of(session, order_id), now)
+    creator = side.creator or locking.lock_creator_of(session, order_id, now)
     order = locking.lock_order(session, order_id, now, settings.cancel_timeout_policy)
     rules.ensure_party(order, Role.CREATOR, side.party_id)
     rules.ensure_may_work(creator, f"creator {side.party_id} cannot accept order {order_id}", now)

@@ -93,6 +93,18 @@ class Records:
                     records.phones[(Role.MCN, row.mcn_id)] = row.mcn_phone
         return records
 
+    @classmethod
+    def for_parties(cls, session: Session, client: Client, creator: Creator) -> "Records":
+        """Records for one order whose parties the use case has loaded already: their phones need no
+        query, only the MCN's when the creator is signed to one."""
+        records = cls(phones={(Role.CLIENT, client.id): client.phone, (Role.CREATOR, creator.id): creator.phone})
+        if creator.mcn_id is not None:
+            records.mcn_of[creator.id] = creator.mcn_id
+            records.phones[(Role.MCN, creator.mcn_id)] = session.scalar(
+                select(Mcn.phone).where(Mcn.id == creator.mcn_id)
+            )
+        return records
+
     def event(
         self,
         order_id: int,
