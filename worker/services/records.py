@@ -193,9 +193,11 @@ class Records:
     def write(self, session: UnitOfWork) -> None:
         """Insert the rows, and tell the unit of work how many notifications it now holds, so the caller
         can have them sent once the transaction has committed."""
+        # Core INSERTs of the tables (the rows are plain values): the ORM's bulk path would cost more than
+        # the statements themselves, on every call of the task API.
         for model, rows in ((OrderEvent, self.events), (LedgerEntry, self.ledger), (CreatorEvent, self.creator_events)):
             if rows:
-                session.execute(insert(model), rows)
+                session.execute(insert(model.__table__), rows)
         if self.notifications:
-            session.execute(insert(Notification), self.notifications)
+            session.execute(insert(Notification.__table__), self.notifications)
             session.notifications_written(len(self.notifications))
