@@ -1,13 +1,15 @@
 """``make bench``: the scan against its floor and its peer on both databases, the no-op scan, outbox
 dispatch against bare Celery, lateness under a running worker, what an idempotency key costs a publish
 (``bench.keyed``), the creator record at scale
-(``bench.record``). Prints a table; writes
-bench/results/results.json and bench/results/scan.png; the last line reads
-``project/floor: postgresql=R sqlite=R``.
+(``bench.record``), the task API against bare Celery and its use cases against their raw-SQL floors
+(``bench.task_api``). Prints a table; writes
+bench/results/results.json and bench/results/scan.png; the last two lines read
+``task-api/bare: publish=R accept=R`` and ``project/floor: postgresql=R sqlite=R``.
 
 BENCH_ORDERS and BENCH_DUE scale the main run (1,000,000 and 100,000); BENCH_PLOT_DUE lists the sizes
 of the plot (10000,100000,1000000); BENCH_RECORD_CREATORS and BENCH_RECORD_ORDERS the record's
-(20000 and 1000000). Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL).
+(20000 and 1000000); BENCH_TASK_* the task API's (see ``bench.task_api``). Needs PostgreSQL
+(BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL).
 """
 
 import json
@@ -15,7 +17,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import dispatch, keyed, lateness, record, scan
+from bench import dispatch, keyed, lateness, record, scan, task_api
 
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
 DUE = int(os.environ.get("BENCH_DUE", "100000"))
@@ -47,6 +49,7 @@ def main() -> None:
         results["record"][backend] = record.measure(backend)
         print(f"{backend}: done", flush=True)
     results["dispatch"]["bare_celery"] = dispatch.bare_celery()
+    results["task_api"] = task_api.measure()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
     plot(results)
@@ -103,6 +106,9 @@ def report(results: dict) -> None:
     print()
     record.report(results["record"])
     print()
+    task_api.report(results["task_api"])
+    print()
+    print(task_api.ratio_line(results["task_api"]))
     ratios = {b: results["scan"][b]["project"]["rate"] / results["scan"][b]["floor"]["rate"] for b in BACKENDS}
     print(f"project/floor: postgresql={ratios['postgresql']:.2f} sqlite={ratios['sqlite']:.2f}")
 
