@@ -18,7 +18,7 @@ from models.states import NotificationStatus
 from tests.aliyun_gateway import ACCESS_KEY_ID, ACCESS_KEY_SECRET, AliyunGateway
 from worker.database.engines import make_engine, session_factory
 from worker.runtime.celery_config import make_app
-from worker.runtime.handoff import sweeps
+from worker.runtime.handoff import Handoff
 from worker.settings import Settings
 
 NOTIFICATIONS = int(os.environ.get("BENCH_NOTIFICATIONS", "20000"))
@@ -56,7 +56,7 @@ def project(backend: str, count: int = NOTIFICATIONS, sender: dict[str, str] = N
         sessions = session_factory(make_engine(url))
         with processes.worker("worker.app", env, CONCURRENCY):
             settings = Settings(database_url=url, broker_url=REDIS)
-            sweeps(make_app(settings), count, settings.send_batch_size)  # what a writer does after commit
+            Handoff(make_app(settings), settings.send_batch_size, 10).sweeps(count)  # what a writer does after commit
             sent = select(func.count()).where(Notification.status == NotificationStatus.SENT)
             processes.wait_until(lambda: _scalar(sessions, sent) >= count, "every notification sent")
         first, last = _scalar(sessions, select(func.min(Notification.sent_at), func.max(Notification.sent_at)), 2)

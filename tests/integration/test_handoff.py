@@ -1,13 +1,18 @@
 """The hand-off after commit, against a real Redis (XINGTU_TEST_REDIS_URL's database, flushed): commits
 coalesce into one queued sweep until a sweep starts, a burst of notifications still gets a sweep per
-batch, and a process keeps one broker connection however many commits it makes."""
+batch, a process keeps one broker connection however many commits it makes, and the scan's cancellations
+say how many SMS they wrote."""
 
 import pytest
 import redis
 
+from models.states import NotificationKind
+from tests.market import HOUR, T0
 from tests.support import REDIS_URL, service_missing
+from worker.database.unit_of_work import transaction
 from worker.runtime.celery_config import make_app
 from worker.runtime.handoff import MAX_SWEEPS, QUEUED, Handoff
+from worker.services import timers
 from worker.settings import Settings
 
 
@@ -64,3 +69,22 @@ def test_a_process_keeps_one_connection_however_many_commits(broker, handoff):
         handoff.sweeps(1)
     assert connections_made() - before < 10, "a connection per commit would be 50 or more"
     assert queued(broker) == 51
+
+
+def test_even_a_wrong_count_queues_a_sweep_so_the_key_never_holds_commits_back(broker, handoff):
+    assert handoff.sweeps(0) and queued(broker) == 1
+
+
+def test_a_scan_that_cancels_tells_the_hand_off_every_sms_it_wrote(market):
+    """On both databases: PostgreSQL's driver gives no row count for the scan's INSERT ... SELECT, and a
+    count of -1 once meant no sweep was queued for the cancellations' SMS."""
+    for _ in range(3):
+        market.publish()
+    counts = []
+    with transaction(market.sessions, counts.append) as session:
+        settings = market.settings
+        timers.scan_batch(
+            session, T0 + 25 * HOUR, settings.cancel_timeout_policy, 100, key_window=settings.idempotency_window
+        )
+    cancelled = [n for n in market.notifications() if n.kind is NotificationKind.ORDER_CANCELLED]
+    assert len(cancelled) == 6 and counts == [6]

@@ -41,7 +41,8 @@ class Handoff:
     def sweeps(self, new_notifications: int) -> bool:
         """Queue sweeps for new notifications: one per batch of them so several worker processes send in
         parallel, or none while one is queued already; False if the broker could not take them."""
-        wanted = min(-(-new_notifications // self.batch), MAX_SWEEPS)
+        # At least one whatever the count says: the key set with no sweep queued would hold others back.
+        wanted = min(max(1, -(-new_notifications // self.batch)), MAX_SWEEPS)
         try:
             with self._producers.acquire(block=True, timeout=1) as producer:
                 queued_already = not producer.channel.client.set(QUEUED, 1, nx=True, ex=self.lapse)

@@ -100,5 +100,6 @@ def record_cancellations(
     ]  # fmt: skip
     columns = ["idempotency_key", "kind", "order_id", "recipient_role", "recipient_id", "phone", "params",
                "status", "attempts", "created_at", "due_at"]  # fmt: skip
-    written = session.execute(insert(Notification).from_select(columns, union_all(*told)))
-    session.notifications_written(written.rowcount)
+    # Counted from RETURNING: PostgreSQL's driver reports no row count for this INSERT ... SELECT (-1).
+    written = session.execute(insert(Notification).from_select(columns, union_all(*told)).returning(Notification.id))
+    session.notifications_written(len(written.all()))
