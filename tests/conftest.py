@@ -9,10 +9,11 @@ import shutil
 import uuid
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from tests.market import Market
-from tests.support import POSTGRES_URL, TABLES, service_missing
+from tests.support import POSTGRES_URL, REDIS_URL, TABLES, service_missing
 from worker.database import schema
 from worker.database.engines import make_engine, session_factory
 from worker.settings import Settings
@@ -46,6 +47,19 @@ def sqlite_template(tmp_path_factory):
     schema.upgrade(engine)
     engine.dispose()
     return path
+
+
+@pytest.fixture
+def broker():
+    """Redis at XINGTU_TEST_REDIS_URL (a database of its own), flushed before and after the test."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        service_missing(f"Redis at {REDIS_URL}", error)
+    client.flushdb()
+    yield client
+    client.flushdb()
 
 
 @pytest.fixture

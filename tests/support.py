@@ -6,6 +6,7 @@ moving a database's schema (``revision``, ``downgrade``), and the effort of the 
 
 import os
 import shutil
+import socket
 
 import pytest
 import sqlalchemy as sa
@@ -98,3 +99,9 @@ def downgrade(engine: sa.Engine, to: str) -> None:
     off while tables are rebuilt, every reference checked before the commit)."""
     with schema.migrating(engine) as connection:
         command.downgrade(schema._config(connection), to)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment, on 127.0.0.1."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]

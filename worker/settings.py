@@ -154,7 +154,7 @@ class Settings:
     receipts_token: str = _setting("XINGTU_RECEIPTS_TOKEN", _token, "", hidden=True)
     # How long a caller's idempotency key is remembered (``worker.services.idempotency``).
     idempotency_window: timedelta = _setting("XINGTU_IDEMPOTENCY_WINDOW", _duration(), timedelta(hours=24))
-    # How every process logs: Celery's and the CLI's text, or one JSON object a line (``worker.runtime.logs``).
+    # How every process logs: text, or one JSON object a line (``worker.runtime.log_lines``, ``.logs``).
     log_format: str = _setting("XINGTU_LOG_FORMAT", _one_of("text", "json"), "text")
 
     def __post_init__(self) -> None:

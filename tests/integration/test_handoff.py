@@ -4,28 +4,15 @@ batch, a process keeps one broker connection however many commits it makes, and 
 say how many SMS they wrote."""
 
 import pytest
-import redis
 
 from models.states import NotificationKind
 from tests.market import HOUR, T0
-from tests.support import REDIS_URL, service_missing
+from tests.support import REDIS_URL
 from worker.database.unit_of_work import transaction
 from worker.runtime.celery_config import make_app
 from worker.runtime.handoff import MAX_SWEEPS, QUEUED, Handoff
 from worker.services import timers
 from worker.settings import Settings
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        service_missing(f"Redis at {REDIS_URL}", error)
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 @pytest.fixture

@@ -13,25 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 
-from tests.support import REDIS_URL, service_missing
+from tests.support import REDIS_URL
 from tests.webhook import Webhook
 from worker.database.engines import make_engine, session_factory
 
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def broker():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        service_missing(f"Redis at {REDIS_URL}", error)
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 @pytest.fixture

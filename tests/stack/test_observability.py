@@ -5,7 +5,6 @@ quiet. Needs Debian's ``prometheus`` package (promtool and prometheus; ``.ci/run
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -15,14 +14,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.ops.deploy import ALERTS, dashboard_queries, metric_names, rules, tool
+from tests.support import free_port
 
 WAIT = 60  # seconds: a hang guard, not a speed target
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str) -> str:

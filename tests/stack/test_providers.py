@@ -6,7 +6,6 @@ receipt arrives before the worker has recorded its send. Pushed again, or unknow
 change nothing."""
 
 import json
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -21,16 +20,12 @@ from models import Notification
 from models.states import NotificationStatus
 from tests.aliyun_gateway import ACCESS_KEY_ID, ACCESS_KEY_SECRET, AliyunGateway, Answer
 from tests.stack.conftest import BIN
+from tests.support import free_port
 from worker.formats.display import SHANGHAI
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "sms-templates.example.toml"
 TOKEN = "stack-test-receipts-token-0123456789"
 WAIT = 45  # seconds: a hang guard, not a speed target
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ def _send(sender: Sender, settings: Settings, row, key: dict, outcomes: _Outcome
     )  # fmt: skip
     try:
         message_id = sender.send(sms)
-    except Exception as exc:  # a send error, or a sender bug: retried, bounded by the attempts limit
+    except Exception as exc:  # a send error, or a sender bug (retried like a transient one): see _failed
         outcomes.codes[exc.code if isinstance(exc, SendError) else "error"] += 1
         _failed(settings, row, key, outcomes, clock(), exc)
         return
