@@ -6,6 +6,7 @@ each test flushes). Without it these tests skip, or fail under XINGTU_REQUIRE_SE
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.support import REDIS_URL
+from tests.support import REDIS_URL, free_port, service_missing
 from tests.webhook import Webhook
 from worker.database.engines import make_engine, session_factory
 
@@ -124,3 +126,47 @@ def xingtu_cli(stack_env):
         )  # fmt: skip
 
     return run
+
+
+class OwnRedis:
+    """A redis-server on a free port that keeps nothing on disk: a restart loses every message."""
+
+    def __init__(self, tmp_path):
+        if shutil.which("redis-server") is None:
+            service_missing("redis-server (apt-get install redis-server)", "not installed")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = tmp_path / "redis.log"
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server did not start:\n{self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def queued(self) -> int:
+        return redis.Redis.from_url(self.url).llen("celery")
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A broker of the test's own, to kill and restart empty without touching the Redis other tests share.
+    Ask for it before ``start_worker``: the workers are then stopped before it is killed."""
+    server = OwnRedis(tmp_path)
+    yield server
+    server.kill()

@@ -2,26 +2,20 @@
 with one key per action, through a worker SIGKILLed and a broker restarted that loses every message it
 held, ends with exactly the orders and SMS it meant, never two.
 
-The broker is a redis-server of this test's own (a free port, nothing kept on disk), so it can be
-killed without touching the Redis other tests share.
+The broker is a redis-server of this test's own (``own_redis``), so it can be killed without touching
+the Redis other tests share.
 """
 
-import shutil
-import signal
-import socket
-import subprocess
 import time
 import uuid
 from datetime import datetime, timezone
 
 import pytest
-import redis
 import sqlalchemy as sa
 
 from models import IdempotencyKey, Notification, Order
 from models.states import NotificationStatus
 from tests.market import Market
-from tests.support import service_missing
 from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
@@ -29,49 +23,6 @@ pytestmark = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
 )
 PATIENCE = 3  # seconds a caller waits for an answer before it sends the call again
-
-
-class OwnRedis:
-    """A redis-server on a free port that keeps nothing on disk: a restart loses every message."""
-
-    def __init__(self, tmp_path):
-        if shutil.which("redis-server") is None:
-            service_missing("redis-server (apt-get install redis-server)", "not installed")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log = tmp_path / "redis.log"
-        self.process = None
-        self.start()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise AssertionError(f"redis-server did not start:\n{self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen("celery")
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = OwnRedis(tmp_path)
-    yield server
-    server.kill()
 
 
 def test_a_caller_that_retries_with_its_keys_gets_each_action_once(own_redis, start_worker, db, database_url, webhook):

@@ -5,9 +5,6 @@ lost, every order is where SPEC.md puts it. The counts are printed at the end.""
 
 import json
 import random
-import shutil
-import socket
-import subprocess
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -19,6 +16,7 @@ from models import Notification, Order
 from models.states import CancelReason, NotificationStatus, OrderStatus
 from tests.market import DAY, Market
 from worker.database.engines import make_engine, session_factory
+from worker.runtime.celery_config import make_app
 from worker.settings import Settings
 
 pytestmark = pytest.mark.postgresql
@@ -26,54 +24,10 @@ ORDERS = 120
 WAIT = 120
 
 
-class OwnRedis:
-    """A redis-server of the test's own on a free port, so it can be stopped and started empty."""
-
-    def __init__(self, tmp_path):
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
-            pytest.fail("redis-server is needed to restart Redis", pytrace=False)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.dir = tmp_path
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.process.kill()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def database_url(postgres_url):
     """PostgreSQL only: pg_terminate_backend is one of the faults."""
     return postgres_url
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    redis = OwnRedis(tmp_path)
-    redis.start()
-    yield redis
-    if redis.process.poll() is None:
-        redis.stop()
 
 
 def kill_lock_waiters(engine, timeout: float = WAIT) -> int:
@@ -134,7 +88,7 @@ def test_nothing_is_lost_through_four_kinds_of_fault(postgres_url, own_redis, we
     faults["worker SIGKILL mid-dispatch"] += 1
     in_flight = count(Notification.status == NotificationStatus.SENDING)
     start_worker(env=env)
-    own_redis.stop()  # fault: Redis restarted empty under the running worker, its queued messages gone
+    own_redis.kill()  # fault: Redis restarted empty under the running worker, its queued messages gone
     own_redis.start()
     faults["Redis restarted empty"] += 1
 
@@ -165,3 +119,30 @@ def test_nothing_is_lost_through_four_kinds_of_fault(postgres_url, own_redis, we
     with capsys.disabled():
         print("\nfault injection:", json.dumps(report, ensure_ascii=False))
     engine.dispose()
+
+
+def test_a_worker_holding_a_message_rides_out_a_redis_restart(own_redis, start_worker, tmp_path):
+    """The broker lost while the worker holds a message it has not acknowledged (one with a countdown,
+    or one prefetched behind a busy pool) is the common case of a Redis restart. Celery 5.7.0 shuts the
+    worker down then ("Unrecoverable error: AttributeError: 'NoneType' object has no attribute
+    'hostname'": after the lost connection it closes it a second time, and restoring the held message
+    needs the transport the first close let go), which is why pyproject.toml keeps Celery below 5.7."""
+    worker = start_worker(env={"XINGTU_BROKER_URL": own_redis.url})
+    caller = make_app(Settings(broker_url=own_redis.url))
+    unknown = {"client_id": 1, "creator_id": 1, "title": "t", "amount_fen": 100}  # answered not_found, writes nothing
+    held = caller.send_task("xingtu.publish_order", kwargs=unknown, countdown=3600, ignore_result=True)
+    deadline = time.monotonic() + WAIT
+    while f"{held.id}] received".encode() not in worker.log.read_bytes():
+        assert time.monotonic() < deadline, "the worker never took the message"
+        time.sleep(0.05)
+
+    own_redis.kill()
+    own_redis.start()
+
+    call = caller.send_task("xingtu.publish_order", kwargs=unknown)
+    deadline = time.monotonic() + WAIT
+    while not call.ready():
+        assert worker.process.poll() is None, f"the worker stopped:\n{worker.log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, "the worker never answered after the restart"
+        time.sleep(0.1)
+    assert call.get()["error"]["code"] == "not_found"  # answered by the same worker, reconnected
