@@ -17,6 +17,7 @@ from functools import cached_property
 
 from billiard.einfo import ExceptionWithTraceback
 from billiard.exceptions import WorkerLostError
+from celery import states
 from celery.worker.request import Request
 from celery.worker.state import task_ready
 
@@ -44,7 +45,7 @@ class TaskApiRequest(Request):
         super().on_accepted(pid, time_accepted)
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
-        if self.keyed or not self._lost(exc_info.exception) or self._success_was_stored():
+        if self.keyed or not self._lost(exc_info.exception) or self._answered():
             # Celery's own handling: a keyed call goes back to the queue; an answer already stored stands.
             return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
         task_ready(self)
@@ -53,6 +54,15 @@ class TaskApiRequest(Request):
             "%s: its worker process died (%r); the caller is answered worker_lost", self.humaninfo(), exc_info.exception
         )
         return None
+
+    def _answered(self) -> bool:
+        """Whether the call's answer was stored before its process was lost (in Celery's own clean-up
+        after the task): that answer stands. One read of the result backend, after a loss only."""
+        try:
+            return self.task.backend.get_task_meta(self.id).get("status") == states.SUCCESS
+        except Exception:  # the backend cannot say: the outcome is unknown, which worker_lost says
+            log.warning("%s: could not read whether it had answered before its process died", self.humaninfo())
+            return False
 
     def _lost(self, exc: BaseException) -> bool:
         """Whether the process running the call is gone: killed, or exited (which Celery reports as the
