@@ -57,7 +57,7 @@ from models.states import NotificationStatus, OrderStatus, Role
 from worker.clock import utcnow
 from worker.database.engines import make_engine, session_factory
 from worker.database.unit_of_work import transaction
-from worker.runtime.celery_config import make_app
+from worker.runtime.celery_config import JOBS_QUEUE, make_app
 from worker.runtime.context import Runtime
 from worker.services import cancellation, orders, views
 from worker.settings import Settings
@@ -628,7 +628,7 @@ def handoff_ms(burst: int = CALLS, *, worker: bool = False) -> float:
         for _ in range(burst):
             runtime.after_commit(1)
         elapsed = time.perf_counter() - started
-        assert worker or queue.llen("celery") >= 1, "the hand-off queued its sweeps"
+        assert worker or queue.llen(JOBS_QUEUE) >= 1, "the hand-off queued its sweeps"
     finally:
         if not worker:
             queue.flushdb()

@@ -123,7 +123,7 @@ class Settings:
     )
     scan_interval: timedelta = _setting("XINGTU_SCAN_INTERVAL", _duration(), timedelta(seconds=60))
     dispatch_interval: timedelta = _setting("XINGTU_DISPATCH_INTERVAL", _duration(), timedelta(seconds=10))
-    run_budget: timedelta = _setting("XINGTU_RUN_BUDGET", _duration(), timedelta(seconds=20))
+    run_budget: timedelta = _setting("XINGTU_RUN_BUDGET", _duration(), timedelta(seconds=2))
     send_lease: timedelta = _setting("XINGTU_SEND_LEASE", _duration(), timedelta(seconds=60))
     send_batch_size: int = _setting("XINGTU_SEND_BATCH_SIZE", _int_between(1, 10_000), 100)
     send_max_attempts: int = _setting("XINGTU_SEND_MAX_ATTEMPTS", _int_between(1, 100), 8)

@@ -9,7 +9,7 @@ from models.states import NotificationKind
 from tests.market import HOUR, T0
 from tests.support import REDIS_URL
 from worker.database.unit_of_work import transaction
-from worker.runtime.celery_config import make_app
+from worker.runtime.celery_config import JOBS_QUEUE, make_app
 from worker.runtime.handoff import MAX_SWEEPS, QUEUED, Handoff
 from worker.services import timers
 from worker.settings import Settings
@@ -23,7 +23,7 @@ def handoff(broker):
 
 
 def queued(broker) -> int:
-    return broker.llen("celery")  # the default queue: each message one xingtu.dispatch
+    return broker.llen(JOBS_QUEUE)  # each message one xingtu.dispatch
 
 
 def test_commits_coalesce_into_the_sweep_already_queued_until_it_starts(broker, handoff):

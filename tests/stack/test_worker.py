@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import Notification, Order
 from models.states import NotificationStatus
 from tests.support import REDIS_URL
-from worker.runtime.celery_config import make_app
+from worker.runtime.celery_config import JOBS_QUEUE, make_app
 from worker.settings import Settings
 
 WAIT = 30  # seconds: a hang guard, not a speed target
@@ -91,7 +91,7 @@ def test_a_confirmation_through_the_task_api(start_worker, xingtu_cli, webhook, 
 def test_flushing_redis_loses_nothing(start_worker, xingtu_cli, webhook, broker, db):
     parties(xingtu_cli)
     orders = [publish(xingtu_cli) for _ in range(5)]  # no worker yet: sweeps queued (coalesced for a second)
-    assert broker.llen("celery") >= 1
+    assert broker.llen(JOBS_QUEUE) >= 1
     broker.flushdb()  # Redis keeps nothing on disk: a restart looks like this
     start_worker()
     webhook.wait_for(lambda: len(webhook.keys()) >= 5, WAIT, "five order_published SMS")
@@ -236,3 +236,17 @@ def test_accounts_and_an_mcn_through_the_task_api(start_worker, xingtu_cli, webh
     with db() as session:
         mcn_rows = session.scalars(select(Notification).where(Notification.recipient_role == "mcn")).all()
     assert {n.phone for n in mcn_rows} == {"+8613700000003"}
+
+
+def test_a_call_is_not_queued_behind_the_jobs(start_worker, broker):
+    """The jobs have a queue of their own and the worker takes from both in turn: a call sent after ten
+    queued sweeps is the first or second message the worker takes, not the eleventh."""
+    sweeps = [_caller().send_task("xingtu.dispatch") for _ in range(10)]
+    pending = _caller().send_task("xingtu.publish_order", kwargs={"client_id": 1, "creator_id": 1, "title": "t",
+                                                                   "amount_fen": 100})  # fmt: skip
+    assert broker.llen(JOBS_QUEUE) == len(sweeps) and broker.llen("celery") == 1
+    worker = start_worker(concurrency=1, loglevel="DEBUG")  # the jobs' lines are DEBUG
+    assert pending.get(timeout=WAIT)["error"]["code"] == "not_found"
+    taken = [line for line in worker.log.read_text().splitlines() if "] received" in line]
+    first = next(i for i, line in enumerate(taken) if pending.id in line)
+    assert first <= 1, taken[: first + 1]

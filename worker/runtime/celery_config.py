@@ -9,6 +9,11 @@ API's calls that carry an idempotency key are acknowledged late and rejected bac
 worker dies; beat entries expire within their interval so a stalled queue never piles up duplicates.
 Every task is a ``XingtuTask`` and the worker's consumer a ``XingtuConsumer``: a malformed message is
 rejected with one log line instead of stopping the worker (``worker.runtime.message_guard``).
+
+The jobs have a queue of their own (``JOBS_QUEUE``); the task API stays on Celery's default one, where
+callers send without knowing our routes. A worker consumes both and takes from them in turn, so a call
+waits for at most the runs already under way (each ends after ``XINGTU_RUN_BUDGET`` and queues itself
+again behind the calls), not for every sweep queued before it.
 """
 
 import os
@@ -17,10 +22,15 @@ import tempfile
 from functools import cached_property
 
 from celery import Celery, signals
+from kombu import Exchange, Queue
 
 from worker.runtime.context import Runtime
 from worker.runtime.message_guard import XingtuTask
 from worker.settings import BROKER_VISIBILITY_TIMEOUT, Settings
+
+DEFAULT_QUEUE = "celery"  # Celery's own default, which every caller's app sends to
+JOBS_QUEUE = "xingtu.jobs"
+JOBS = ("xingtu.scan", "xingtu.dispatch")
 
 
 class XingtuCelery(Celery):
@@ -45,6 +55,9 @@ class XingtuCelery(Celery):
             enable_utc=True,
             timezone="UTC",
             worker_prefetch_multiplier=1,
+            task_default_queue=DEFAULT_QUEUE,
+            task_queues=[Queue(name, Exchange(name), routing_key=name) for name in (DEFAULT_QUEUE, JOBS_QUEUE)],
+            task_routes={name: {"queue": JOBS_QUEUE} for name in JOBS},
             worker_consumer="worker.runtime.message_guard:XingtuConsumer",  # and XingtuTask: no message stops it
             task_acks_late=False,  # per task and per call: the jobs, and calls with a key (see worker.tasks)
             result_expires=86_400,

@@ -32,7 +32,7 @@ from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Runs take milliseconds when idle and up to XINGTU_RUN_BUDGET (20 s by default) when busy.
+# Runs take milliseconds when idle and XINGTU_RUN_BUDGET (2 s by default) or a batch longer when busy.
 RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80)
 SCAN_APPLIED = [f.name for f in fields(ScanResult)]
 DISPATCH_OUTCOMES = [f.name for f in fields(DispatchResult) if f.name != "codes"]
