@@ -1,5 +1,5 @@
 """The hand-off after commit, against a real Redis (XINGTU_TEST_REDIS_URL's database, flushed): commits
-coalesce into one queued sweep until a sweep starts, a burst of notifications still gets a sweep per
+coalesce into the sweep queued or under way, which claims again for them before it ends; a burst of notifications still gets a sweep per
 batch, a process keeps one broker connection however many commits it makes, and the scan's cancellations
 say how many SMS they wrote."""
 
@@ -9,8 +9,10 @@ from models.states import NotificationKind
 from tests.market import HOUR, T0
 from tests.support import REDIS_URL
 from worker.database.unit_of_work import transaction
+from worker.runtime import runs
 from worker.runtime.celery_config import JOBS_QUEUE, make_app
-from worker.runtime.handoff import MAX_SWEEPS, QUEUED, Handoff
+from worker.runtime.context import Runtime
+from worker.runtime.handoff import MAX_SWEEPS, QUEUED, WANTED, Handoff
 from worker.services import timers
 from worker.settings import Settings
 
@@ -26,15 +28,41 @@ def queued(broker) -> int:
     return broker.llen(JOBS_QUEUE)  # each message one xingtu.dispatch
 
 
-def test_commits_coalesce_into_the_sweep_already_queued_until_it_starts(broker, handoff):
+def test_commits_coalesce_into_the_sweep_queued_or_under_way_which_claims_again_for_them(broker, handoff):
     for _ in range(20):
         assert handoff.sweeps(1)
     assert queued(broker) == 1
-    assert 0 < broker.ttl(QUEUED) <= 10, "the key lapses within a dispatch interval"
-    handoff.sweep_started()
-    assert broker.exists(QUEUED) == 0
+    assert 0 < broker.ttl(QUEUED) <= 10 and 0 < broker.ttl(WANTED) <= 10, "the keys lapse within a dispatch interval"
+    assert handoff.sweep_ending(), "commits came after the sweep was queued: it claims again before it ends"
+    assert broker.exists(QUEUED, WANTED) == 0
+    assert not handoff.sweep_ending(), "nothing came since: it ends"
     assert handoff.sweeps(3) and handoff.sweeps(1)
-    assert queued(broker) == 2, "a commit after the sweep started may hold rows it did not claim"
+    assert queued(broker) == 2, "after a sweep ended, the next commit queues one of its own"
+
+
+def test_a_sweep_under_way_takes_the_rows_of_a_commit_made_while_it_sends(market, handoff, broker):
+    """The hand-off and the outbox together: a commit during a sweep queues nothing, and the sweep sends
+    its row before it ends."""
+    runtime = Runtime(market.settings, handoff.app, market.sessions)
+    sent = []
+
+    class Sender:
+        def send(self, sms):
+            if not sent:  # while the sweep sends its first row, another publish commits and hands off
+                market.publish()
+                assert handoff.sweeps(1)
+            sent.append(sms.id)
+            return f"msg-{sms.id}"
+
+    runtime.__dict__.update(handoff=handoff, sender=Sender())  # the cached properties, the test's own
+    market.publish()
+    assert handoff.sweeps(1) and queued(broker) == 1
+    broker.delete(JOBS_QUEUE)  # a worker takes the queued sweep: from here on it is under way
+    result, more = runs.dispatch(runtime, clock=lambda: T0)
+    assert queued(broker) == 0, "the commit during the sweep queued none"
+    assert (result.sent, more) == (2, False), sent
+    assert sent == ["order-1:order_published:creator", "order-2:order_published:creator"]
+    assert broker.exists(QUEUED, WANTED) == 0
 
 
 def test_a_burst_gets_a_sweep_per_batch_even_with_one_queued(broker, handoff):
@@ -52,7 +80,7 @@ def test_a_process_keeps_one_connection_however_many_commits(broker, handoff):
     handoff.sweeps(1)
     before = connections_made()
     for _ in range(50):
-        handoff.sweep_started()
+        handoff.sweep_ending()
         handoff.sweeps(1)
     assert connections_made() - before < 10, "a connection per commit would be 50 or more"
     assert queued(broker) == 51

@@ -8,10 +8,12 @@ It is on every writing call's path, so it costs one round trip to Redis, usually
 
 - each process keeps one broker connection and producer for it (``Handoff``), instead of opening a
   connection per commit;
-- commits coalesce. While a sweep is queued and not yet started (the ``QUEUED`` key in Redis, set when
-  one is queued and deleted as one starts), a commit queues none: that sweep claims every row due when it
-  starts, this commit's among them. The key lapses after a dispatch interval, so a sweep lost with its
-  message, or a key set by a publish that then failed, delays nothing past beat's own sweep.
+- commits coalesce. While a sweep is queued or under way (the ``QUEUED`` key in Redis, set when one is
+  queued and cleared as it ends), a commit queues none and marks ``WANTED`` instead: the sweep, before it
+  ends, claims again while the mark is there (``sweep_ending``). Both happen in one step on the Redis
+  side, so a commit either is seen by the sweep under way or finds none and queues its own. The keys
+  lapse after a dispatch interval, so a sweep lost with its message, or a key set by a publish that then
+  failed, delays nothing past beat's own sweep.
 """
 
 import logging
@@ -23,7 +25,14 @@ from kombu.pools import ProducerPool
 log = logging.getLogger(__name__)
 MAX_SWEEPS = 8  # at once, for one commit: more than a worker pool runs in parallel is waste
 FAIL_FAST = {"socket_connect_timeout": 1, "socket_timeout": 1, "max_retries": 0}
-QUEUED = "xingtu:sweep-queued"
+QUEUED = "xingtu:sweep-queued"  # a sweep is queued or under way
+WANTED = "xingtu:sweep-wanted"  # a commit since then has rows for it
+# KEYS QUEUED, WANTED; ARGV lapse: 1 if this commit is to queue the sweep, else 0 with WANTED marked.
+_COMMITTED = """
+if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then return 1 end
+redis.call('SET', KEYS[2], 1, 'EX', ARGV[1])
+return 0
+"""
 
 
 class Handoff:
@@ -45,7 +54,8 @@ class Handoff:
         wanted = min(max(1, -(-new_notifications // self.batch)), MAX_SWEEPS)
         try:
             with self._producers.acquire(block=True, timeout=1) as producer:
-                queued_already = not producer.channel.client.set(QUEUED, 1, nx=True, ex=self.lapse)
+                client = producer.channel.client
+                queued_already = not client.eval(_COMMITTED, 2, QUEUED, WANTED, self.lapse)
                 if queued_already and wanted == 1:
                     return True
                 for _ in range(wanted):
@@ -56,13 +66,17 @@ class Handoff:
             return False
         return True
 
-    def sweep_started(self) -> None:
-        """A sweep is about to claim: commits from now on may need another one."""
+    def sweep_ending(self) -> bool:
+        """A sweep found nothing more to claim and is about to end: clear the marks; True if a commit
+        marked rows for it since, which it is to claim before it ends."""
         try:
             with self._producers.acquire(block=True, timeout=1) as producer:
-                producer.channel.client.delete(QUEUED)
-        except Exception as exc:  # the key lapses on its own
+                pipe = producer.channel.client.pipeline(transaction=True)  # MULTI: no commit slips in between
+                _, wanted, _ = pipe.delete(QUEUED).get(WANTED).delete(WANTED).execute()
+        except Exception as exc:  # the keys lapse on their own, and beat's sweep takes what is left
             log.debug("could not clear %s (%s)", QUEUED, exc)
+            return False
+        return wanted is not None
 
 
 def broker_problem(app: Celery) -> str | None:

@@ -30,10 +30,10 @@ def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[time
 def dispatch(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[outbox.DispatchResult, bool]:
     """Send due notifications; returns the outcomes and whether more may be due."""
     settings, started, total = runtime.settings, monotonic(), outbox.DispatchResult()
-    runtime.handoff.sweep_started()  # before the first claim: a commit after it queues a sweep of its own
     while True:
         batch = outbox.deliver(runtime.sessions, runtime.sender, settings, clock=clock)
         total += batch
-        full = batch.claimed >= settings.send_batch_size
-        if not full or monotonic() - started >= settings.run_budget.total_seconds():
-            return total, full
+        # A batch short of full took all that was due, unless a commit since marked rows for this sweep.
+        more = batch.claimed >= settings.send_batch_size or runtime.handoff.sweep_ending()
+        if not more or monotonic() - started >= settings.run_budget.total_seconds():
+            return total, more
