@@ -47,9 +47,9 @@ def scan(self) -> dict:
 @shared_task(name="xingtu.dispatch", **JOB)
 def dispatch(self) -> dict:
     runtime = self.app.runtime
-    result, more = job_runs.observed("dispatch", lambda: runs.dispatch(runtime), runtime.settings.sms_sender)
-    if more:
-        self.apply_async()
+    result, again = job_runs.observed("dispatch", lambda: runs.dispatch(runtime), runtime.settings.sms_sender)
+    if again is not None:
+        self.apply_async(countdown=again or None)
     return result.as_dict()
 
 

@@ -70,9 +70,9 @@ def list_(app: App, status: str | None, order_id: int | None, limit: int | None)
 @notifications.command(help="Send every notification due now, in this process, through XINGTU_SMS_SENDER.")
 @pass_app
 def dispatch(app: App) -> None:
-    result, more = outbox.DispatchResult(), True
-    while more:
-        run, more = runs.dispatch(app.runtime)
+    result, again = outbox.DispatchResult(), 0.0
+    while again is not None:  # in the foreground, without the pauses a worker's sweep takes
+        run, again = runs.dispatch(app.runtime)
         result += run
     app.emit(result.as_dict(), dispatch_text)
 

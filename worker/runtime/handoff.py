@@ -9,9 +9,11 @@ It is on every writing call's path, so it costs one round trip to Redis, usually
 - each process keeps one broker connection and producer for it (``Handoff``), instead of opening a
   connection per commit;
 - commits coalesce. While a sweep is queued or under way (the ``QUEUED`` key in Redis, set when one is
-  queued and cleared as it ends), a commit queues none and marks ``WANTED`` instead: the sweep, before it
-  ends, claims again while the mark is there (``sweep_ending``). Both happen in one step on the Redis
-  side, so a commit either is seen by the sweep under way or finds none and queues its own. The keys
+  queued and cleared as it ends), a commit queues none and marks ``WANTED`` instead: the sweep, when it
+  has taken all that was due, finds the mark and runs again shortly after (``sweep_ending``), so a burst
+  of commits is sent in a few batches by one sweep instead of one sweep a commit. The check and the
+  mark are one step on the Redis side, as are the sweep's look and its clearing, so a commit is either
+  seen by the sweep under way or finds none and queues its own. The keys
   lapse after a dispatch interval, so a sweep lost with its message, or a key set by a publish that then
   failed, delays nothing past beat's own sweep.
 """
@@ -31,6 +33,12 @@ WANTED = "xingtu:sweep-wanted"  # a commit since then has rows for it
 _COMMITTED = """
 if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[1]) then return 1 end
 redis.call('SET', KEYS[2], 1, 'EX', ARGV[1])
+return 0
+"""
+# KEYS QUEUED, WANTED: 1 if a commit marked rows (the mark cleared), else 0 with the sweep's key cleared.
+_ENDING = """
+if redis.call('DEL', KEYS[2]) == 1 then return 1 end
+redis.call('DEL', KEYS[1])
 return 0
 """
 
@@ -67,16 +75,15 @@ class Handoff:
         return True
 
     def sweep_ending(self) -> bool:
-        """A sweep found nothing more to claim and is about to end: clear the marks; True if a commit
-        marked rows for it since, which it is to claim before it ends."""
+        """A sweep took all that was due: True if a commit marked rows for it since (the mark is cleared,
+        and the sweep stays queued-or-under-way, to claim again); False once it is over (the key cleared,
+        so the next commit queues a sweep of its own)."""
         try:
             with self._producers.acquire(block=True, timeout=1) as producer:
-                pipe = producer.channel.client.pipeline(transaction=True)  # MULTI: no commit slips in between
-                _, wanted, _ = pipe.delete(QUEUED).get(WANTED).delete(WANTED).execute()
+                return bool(producer.channel.client.eval(_ENDING, 2, QUEUED, WANTED))
         except Exception as exc:  # the keys lapse on their own, and beat's sweep takes what is left
             log.debug("could not clear %s (%s)", QUEUED, exc)
             return False
-        return wanted is not None
 
 
 def broker_problem(app: Celery) -> str | None:
