@@ -108,3 +108,28 @@ def test_a_scan_that_cancels_tells_the_hand_off_every_sms_it_wrote(market):
         )
     cancelled = [n for n in market.notifications() if n.kind is NotificationKind.ORDER_CANCELLED]
     assert len(cancelled) == 6 and counts == [6]
+
+
+def test_a_run_with_work_left_makes_way_for_a_waiting_call(market, handoff, broker):
+    """Between batches a scan or a sweep looks whether a task API call waits on the default queue; if
+    one does, the run ends there and queues itself again, so the call waits for a batch, not a run."""
+    market = market.configured(send_batch_size=1, scan_batch_size=1)
+    runtime = Runtime(market.settings, handoff.app, market.sessions)
+
+    class Sender:
+        def send(self, sms):
+            return f"msg-{sms.id}"
+
+    runtime.__dict__.update(handoff=handoff, sender=Sender())
+    for _ in range(4):
+        market.publish()
+    result, again = runs.dispatch(runtime, clock=lambda: T0)
+    assert (result.sent, again) == (4, None), "no call waiting: the run goes to the end"
+    handoff.app.send_task("xingtu.publish_order", kwargs={})  # a call, waiting for a pool process
+    result, more = runs.scan(runtime, clock=lambda: T0 + 25 * HOUR)
+    assert (result.expired_orders, more) == (1, True), "one batch, then the call's turn"
+    result, again = runs.dispatch(runtime, clock=lambda: T0 + 25 * HOUR)
+    assert (result.sent, again) == (1, 0.0)
+    broker.delete("celery")  # the call was taken
+    result, more = runs.scan(runtime, clock=lambda: T0 + 25 * HOUR)
+    assert (result.expired_orders, more) == (3, False)

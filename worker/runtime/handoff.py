@@ -44,7 +44,8 @@ return 0
 
 
 class Handoff:
-    """This process's way to the broker for queueing sweeps (``xingtu.dispatch``) after commits."""
+    """This process's way to the broker for queueing sweeps (``xingtu.dispatch``) after commits, and for
+    a run's look at whether calls are waiting."""
 
     def __init__(self, app: Celery, batch: int, lapse_seconds: float):
         self.app, self.batch, self.lapse = app, batch, max(1, round(lapse_seconds))
@@ -83,6 +84,14 @@ class Handoff:
                 return bool(producer.channel.client.eval(_ENDING, 2, QUEUED, WANTED))
         except Exception as exc:  # the keys lapse on their own, and beat's sweep takes what is left
             log.debug("could not clear %s (%s)", QUEUED, exc)
+            return False
+
+    def calls_waiting(self) -> bool:
+        """Whether task API calls wait on the broker for a pool process (one LLEN of the default queue)."""
+        try:
+            with self._producers.acquire(block=True, timeout=1) as producer:
+                return producer.channel.client.llen(self.app.conf.task_default_queue) > 0
+        except Exception:  # the broker cannot say: the run goes on, as it would without calls to serve
             return False
 
 

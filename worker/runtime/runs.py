@@ -16,6 +16,12 @@ from worker.services import outbox, timers
 GATHER = 0.05
 
 
+def _makes_way(runtime: Runtime, started: float) -> bool:
+    """Whether a run with work left ends here and queues itself again: its budget is spent, or a task API
+    call waits for a pool process (so a call waits for a batch, not for a whole run)."""
+    return monotonic() - started >= runtime.settings.run_budget.total_seconds() or runtime.handoff.calls_waiting()
+
+
 def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[timers.ScanResult, bool]:
     """Apply due timers; returns what was applied and whether more may be due."""
     settings, started, total = runtime.settings, monotonic(), timers.ScanResult()
@@ -27,7 +33,7 @@ def scan(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[time
             )
         total += batch
         full = max(batch.as_dict().values()) >= limit
-        if not full or monotonic() - started >= settings.run_budget.total_seconds():
+        if not full or _makes_way(runtime, started):
             return total, full
 
 
@@ -40,5 +46,5 @@ def dispatch(runtime: Runtime, clock: Callable[[], datetime] = utcnow) -> tuple[
         total += batch
         if batch.claimed < settings.send_batch_size:  # it took all that was due, except what commits since marked
             return total, GATHER if runtime.handoff.sweep_ending() else None
-        if monotonic() - started >= settings.run_budget.total_seconds():
+        if _makes_way(runtime, started):
             return total, 0.0
