@@ -1,7 +1,7 @@
 """The hand-off after commit, against a real Redis (XINGTU_TEST_REDIS_URL's database, flushed): commits
-coalesce into the sweep queued or under way, which claims again for them before it ends; a burst of notifications still gets a sweep per
-batch, a process keeps one broker connection however many commits it makes, and the scan's cancellations
-say how many SMS they wrote."""
+coalesce into the sweep queued or under way, which runs again for them; a burst of notifications still
+gets a sweep per batch; a process keeps one broker connection however many commits it makes; the scan's
+cancellations say how many SMS they wrote; and a run with work left makes way for a waiting call."""
 
 import pytest
 
@@ -10,7 +10,7 @@ from tests.market import HOUR, T0
 from tests.support import REDIS_URL
 from worker.database.unit_of_work import transaction
 from worker.runtime import runs
-from worker.runtime.celery_config import JOBS_QUEUE, make_app
+from worker.runtime.celery_config import DEFAULT_QUEUE, JOBS_QUEUE, make_app
 from worker.runtime.context import Runtime
 from worker.runtime.handoff import MAX_SWEEPS, QUEUED, WANTED, Handoff
 from worker.services import timers
@@ -130,6 +130,6 @@ def test_a_run_with_work_left_makes_way_for_a_waiting_call(market, handoff, brok
     assert (result.expired_orders, more) == (1, True), "one batch, then the call's turn"
     result, again = runs.dispatch(runtime, clock=lambda: T0 + 25 * HOUR)
     assert (result.sent, again) == (1, 0.0)
-    broker.delete("celery")  # the call was taken
+    broker.delete(DEFAULT_QUEUE)  # the call was taken
     result, more = runs.scan(runtime, clock=lambda: T0 + 25 * HOUR)
     assert (result.expired_orders, more) == (3, False)

@@ -12,8 +12,8 @@ rejected with one log line instead of stopping the worker (``worker.runtime.mess
 
 The jobs have a queue of their own (``JOBS_QUEUE``); the task API stays on Celery's default one, where
 callers send without knowing our routes. A worker consumes both and takes from them in turn, so a call
-waits for at most the runs already under way (each ends after ``XINGTU_RUN_BUDGET`` and queues itself
-again behind the calls), not for every sweep queued before it.
+is not queued behind every sweep queued before it; and a run under way makes way for a waiting call
+after its batch (``worker.runtime.runs``).
 """
 
 import os

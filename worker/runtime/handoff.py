@@ -13,9 +13,9 @@ It is on every writing call's path, so it costs one round trip to Redis, usually
   has taken all that was due, finds the mark and runs again shortly after (``sweep_ending``), so a burst
   of commits is sent in a few batches by one sweep instead of one sweep a commit. The check and the
   mark are one step on the Redis side, as are the sweep's look and its clearing, so a commit is either
-  seen by the sweep under way or finds none and queues its own. The keys
-  lapse after a dispatch interval, so a sweep lost with its message, or a key set by a publish that then
-  failed, delays nothing past beat's own sweep.
+  seen by the sweep under way or finds none and queues its own. The keys lapse after a dispatch
+  interval, so a sweep lost with its message, or a key set by a publish that then failed, delays nothing
+  past beat's own sweep.
 """
 
 import logging
@@ -78,21 +78,23 @@ class Handoff:
     def sweep_ending(self) -> bool:
         """A sweep took all that was due: True if a commit marked rows for it since (the mark is cleared,
         and the sweep stays queued-or-under-way, to claim again); False once it is over (the key cleared,
-        so the next commit queues a sweep of its own)."""
-        try:
-            with self._producers.acquire(block=True, timeout=1) as producer:
-                return bool(producer.channel.client.eval(_ENDING, 2, QUEUED, WANTED))
-        except Exception as exc:  # the keys lapse on their own, and beat's sweep takes what is left
-            log.debug("could not clear %s (%s)", QUEUED, exc)
-            return False
+        so the next commit queues a sweep of its own). Without the broker, False: the keys lapse on
+        their own, and beat's sweep takes what is left."""
+        return bool(self._ask("eval", _ENDING, 2, QUEUED, WANTED))
 
     def calls_waiting(self) -> bool:
-        """Whether task API calls wait on the broker for a pool process (one LLEN of the default queue)."""
+        """Whether task API calls wait on the broker for a pool process (one LLEN of the default queue).
+        Without the broker, False: the run goes on, as it would with no call to serve."""
+        return bool(self._ask("llen", self.app.conf.task_default_queue))
+
+    def _ask(self, command: str, *args):
+        """One Redis command on this process's connection; None when the broker cannot answer."""
         try:
             with self._producers.acquire(block=True, timeout=1) as producer:
-                return producer.channel.client.llen(self.app.conf.task_default_queue) > 0
-        except Exception:  # the broker cannot say: the run goes on, as it would without calls to serve
-            return False
+                return getattr(producer.channel.client, command)(*args)
+        except Exception as exc:  # whatever the transport raises: the callers' answer is "cannot say"
+            log.debug("the broker did not answer %s (%s)", command, exc)
+            return None
 
 
 def broker_problem(app: Celery) -> str | None:
